@@ -1,0 +1,19 @@
+"""ceec_lab: a teaching kit for semantic segmentation and change detection.
+
+Import it as ``import ceec_lab as cl``. The sub-packages are
+
+* :mod:`ceec_lab.data` - synthetic scenes, real LEVIR-CD/WHU-CD folders, tiling,
+  multitask targets and paired augmentation;
+* :mod:`ceec_lab.losses` and :mod:`ceec_lab.metrics` - the Dice family, Tanimoto,
+  fractal Tanimoto and the change metrics;
+* :mod:`ceec_lab.models` - FCN/U-Net/DeepLab baselines, Siamese change detectors,
+  CEECNet and FracTAL ResNet;
+* :mod:`ceec_lab.train` - the training engine;
+* :mod:`ceec_lab.viz` - matplotlib figures and ipywidgets explorers.
+"""
+
+from ceec_lab.config import find_levircd_samples, get_device, is_quick
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "find_levircd_samples", "get_device", "is_quick"]

@@ -1,0 +1,277 @@
+"""torch ``Dataset`` classes: synthetic scenes and real LEVIR-CD / WHU-CD folders.
+
+Every dataset yields dicts of tensors (torchgeo's convention):
+
+* segmentation: ``{"image": float32 (3, H, W), "mask": int64 (H, W)}``;
+* change: ``{"image1", "image2": float32 (C, H, W), "mask": int64 (H, W) in {0, 1}}``
+  plus ``"boundary"`` and ``"distance"`` (float32 ``(2, H, W)``) with ``multitask=True``.
+
+A ``transform`` is called as ``transform(**sample)`` on the numpy sample
+(images ``(H, W, C)`` float in [0, 1]) and returns the new sample, so an
+``albumentations.Compose`` or a :class:`~ceec_lab.data.augment.ChangeAugmentation`
+plugs in directly. Multitask targets are computed *after* the transform, from
+the final mask, so they always line up with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch.utils.data import Dataset
+
+from ceec_lab.data.io import IMAGE_SUFFIXES, image_size, read_image, read_label
+from ceec_lab.data.synthetic import make_change_pair, make_segmentation_scene, sample_seed
+from ceec_lab.data.targets import multitask_targets
+from ceec_lab.data.tiling import window_starts
+
+Transform = Callable[..., dict[str, np.ndarray]]
+
+
+def _check_length(n: int, index: int) -> None:
+    if not -n <= index < n:
+        raise IndexError(f"index {index} out of range for a dataset of {n} samples")
+
+
+def _image_tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=np.float32))
+
+
+class ChangeDataset(Dataset):
+    """Shared machinery of the change datasets: transform, targets, tensors, plotting."""
+
+    def __init__(self, multitask: bool = False, transform: Transform | None = None) -> None:
+        self.multitask = multitask
+        self.transform = transform
+
+    def load(self, index: int) -> dict[str, np.ndarray]:
+        """The raw numpy sample: ``image1``/``image2`` (H, W, C) float, ``mask`` (H, W) uint8."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        _check_length(len(self), index)
+        sample = self.load(index % len(self))
+        if self.transform is not None:
+            sample = self.transform(**sample)
+        out = {
+            "image1": _image_tensor(sample["image1"]),
+            "image2": _image_tensor(sample["image2"]),
+            "mask": torch.from_numpy(np.asarray(sample["mask"], dtype=np.int64)),
+        }
+        if self.multitask:
+            targets = multitask_targets(np.asarray(sample["mask"], dtype=np.int64))
+            out["boundary"] = torch.from_numpy(targets["boundary"])
+            out["distance"] = torch.from_numpy(targets["distance"])
+        return out
+
+    def plot(self, sample: dict[str, torch.Tensor], title: str | None = None) -> Figure:
+        """Both dates, their difference and the mask (and ``"prediction"`` when present)."""
+        from ceec_lab.viz.data import plot_change_sample
+
+        return plot_change_sample(sample, title=title)
+
+
+class SyntheticChangeDataset(ChangeDataset):
+    """Synthetic bi-temporal pairs with real change and tunable nuisance.
+
+    Args:
+        n: number of pairs. size: side in pixels.
+        seed: data set seed; pair ``i`` is the same for the same ``(seed, i)``.
+        difficulty: nuisance strength in [0, 1] (lighting, season, shadows,
+            noise, misregistration ≤ 2 px, haze). It never changes the mask.
+        multitask: add ``boundary`` and ``distance`` targets.
+        transform: e.g. :func:`~ceec_lab.data.augment.change_augmentation`.
+        n_changes: changed buildings per pair (``None``: 1–4 at random; 0: none).
+    """
+
+    def __init__(
+        self,
+        n: int,
+        size: int = 64,
+        seed: int = 0,
+        difficulty: float = 0.5,
+        multitask: bool = False,
+        transform: Transform | None = None,
+        n_changes: int | None = None,
+    ) -> None:
+        super().__init__(multitask, transform)
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if not 0.0 <= difficulty <= 1.0:
+            raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
+        self.n, self.size, self.seed, self.difficulty, self.n_changes = (
+            n,
+            size,
+            seed,
+            difficulty,
+            n_changes,
+        )
+
+    def __len__(self) -> int:
+        return self.n
+
+    def load(self, index: int) -> dict[str, np.ndarray]:
+        seed = sample_seed(self.seed, index)
+        return make_change_pair(seed, self.size, self.difficulty, self.n_changes)
+
+
+class SyntheticSegmentationDataset(Dataset):
+    """Synthetic single-date scenes with a 5-class mask (:data:`SEGMENTATION_CLASSES`).
+
+    Args:
+        n: number of scenes. size: side in pixels. seed: data set seed.
+        transform: called as ``transform(image=..., mask=...)``, e.g. an
+            ``albumentations.Compose``.
+    """
+
+    num_classes = 5
+
+    def __init__(self, n: int, size: int = 64, seed: int = 0, transform: Transform | None = None):
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        self.n, self.size, self.seed, self.transform = n, size, seed, transform
+
+    def __len__(self) -> int:
+        return self.n
+
+    def load(self, index: int) -> dict[str, np.ndarray]:
+        """The raw numpy scene: ``image`` (H, W, 3) float, ``mask`` (H, W) uint8."""
+        return make_segmentation_scene(sample_seed(self.seed, index), self.size)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        _check_length(len(self), index)
+        sample = self.load(index % len(self))
+        if self.transform is not None:
+            sample = self.transform(**sample)
+        mask = torch.from_numpy(np.asarray(sample["mask"], dtype=np.int64))
+        return {"image": _image_tensor(sample["image"]), "mask": mask}
+
+    def plot(self, sample: dict[str, torch.Tensor], title: str | None = None) -> Figure:
+        """The image and its class mask (and ``"prediction"`` when present)."""
+        from ceec_lab.viz.data import plot_segmentation_sample
+
+        return plot_segmentation_sample(sample, title=title)
+
+
+def _list_images(folder: Path) -> dict[str, Path]:
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+
+
+def _resolve_split(root: Path, split: str | None) -> Path:
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: data folder not found")
+    if split is not None:
+        folder = root / split
+        if not folder.is_dir():
+            found = sorted(p.name for p in root.iterdir() if p.is_dir())
+            raise FileNotFoundError(f"{folder}: split {split!r} not found; folders here: {found}")
+        return folder
+    if (root / "A").is_dir():
+        return root
+    splits = [s for s in ("train", "val", "test") if (root / s).is_dir()]
+    if splits:
+        raise ValueError(f"{root}: has splits {splits}; pass split= one of them")
+    raise FileNotFoundError(f"{root}: expected A/, B/ and label/ (or train|val|test/ with them)")
+
+
+class ChangeFolderDataset(ChangeDataset):
+    """A LEVIR-CD / WHU-CD style folder: ``ROOT/[split/]{A,B,label}/<name>.{png,jpg,tif}``.
+
+    Names, sizes and band counts are checked when the dataset is built, label
+    values when a sample is read; every error names the file and what was
+    expected. RGBA images lose their alpha channel (with a warning); labels may
+    be 0/255 or 0/1.
+
+    Args:
+        root: the data set folder. split: ``"train"``, ``"val"``, ``"test"`` or
+            ``None`` for a flat folder.
+        patch_size, stride: cut each tile into patches on the fly (LEVIR-CD:
+            1024 tiles, 256 patches, stride 128); ``None`` keeps whole tiles.
+        bands: expected bands per image (3 for RGB).
+        multitask, transform: as in :class:`ChangeDataset`.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str | None = None,
+        patch_size: int | None = None,
+        stride: int | None = None,
+        bands: int = 3,
+        multitask: bool = False,
+        transform: Transform | None = None,
+    ) -> None:
+        super().__init__(multitask, transform)
+        self.folder = _resolve_split(Path(root), split)
+        self.bands = bands
+        self.names = self._matched_names()
+        self.sizes = [self._checked_size(name) for name in self.names]
+        self.index = self._patch_index(patch_size, stride or patch_size)
+        self.patch_size = patch_size
+
+    def _matched_names(self) -> list[str]:
+        folders = {k: self.folder / k for k in ("A", "B", "label")}
+        for key, folder in folders.items():
+            if not folder.is_dir():
+                raise FileNotFoundError(f"{folder}: missing the {key}/ folder")
+        files = {k: _list_images(f) for k, f in folders.items()}
+        if not files["A"]:
+            raise FileNotFoundError(f"{folders['A']}: no images ({', '.join(IMAGE_SUFFIXES)})")
+        for name in files["A"]:
+            for key in ("B", "label"):
+                if name not in files[key]:
+                    raise FileNotFoundError(
+                        f"{folders[key] / name}.*: missing {key} for {files['A'][name]}"
+                    )
+        extra = sorted(set(files["B"]) - set(files["A"]))
+        if extra:
+            raise FileNotFoundError(
+                f"{files['B'][extra[0]]}: has no matching image in {folders['A']}"
+            )
+        self._files = files
+        return sorted(files["A"])
+
+    def _checked_size(self, name: str) -> tuple[int, int]:
+        sizes = {key: image_size(self._files[key][name]) for key in ("A", "B", "label")}
+        if len(set(sizes.values())) != 1:
+            shown = ", ".join(f"{self._files[k][name]}: {h}×{w}" for k, (h, w) in sizes.items())
+            raise ValueError(f"mismatched sizes for {name!r}: {shown}")
+        return sizes["A"]
+
+    def _patch_index(
+        self, patch_size: int | None, stride: int | None
+    ) -> list[tuple[int, int, int]]:
+        if patch_size is None:
+            return [(i, 0, 0) for i in range(len(self.names))]
+        index = []
+        for i, (h, w) in enumerate(self.sizes):
+            if h < patch_size or w < patch_size:
+                raise ValueError(
+                    f"{self._files['A'][self.names[i]]}: {h}×{w} is smaller than "
+                    f"patch_size={patch_size}"
+                )
+            index += [
+                (i, t, lft)
+                for t in window_starts(h, patch_size, stride)
+                for lft in window_starts(w, patch_size, stride)
+            ]
+        return index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def load(self, index: int) -> dict[str, np.ndarray]:
+        i, top, left = self.index[index]
+        name = self.names[i]
+        sample = {
+            "image1": read_image(self._files["A"][name], self.bands),
+            "image2": read_image(self._files["B"][name], self.bands),
+            "mask": read_label(self._files["label"][name]),
+        }
+        if self.patch_size is not None:
+            window = (slice(top, top + self.patch_size), slice(left, left + self.patch_size))
+            sample = {k: v[window] for k, v in sample.items()}
+        return sample

@@ -1,0 +1,64 @@
+"""One registry for every model of the kit: ``create_model(name, **kwargs)``.
+
+Entries point at ``"module:factory"`` strings and are imported on first use, so
+``import ceec_lab`` stays fast and a model's heavy dependencies load only when
+that model is asked for.
+
+Conventions every model follows (the training engine relies on them):
+
+* ``model.task`` is ``"segmentation"`` (``forward(x)``) or ``"change"``
+  (``forward(x1, x2)``), inputs ``(B, C, H, W)``;
+* ``model.output`` is ``"logits"`` (a ``(B, K, H, W)`` tensor of scores),
+  ``"probs"`` (probabilities that sum to 1 over ``K``) or ``"multitask"`` (a tuple
+  ``(segmentation, boundary, distance)`` of probabilities, CEECNet).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from torch import nn
+
+_MODELS: dict[str, str] = {
+    # semantic segmentation
+    "fcn32s": "ceec_lab.models.fcn.model:fcn32s",
+    "fcn16s": "ceec_lab.models.fcn.model:fcn16s",
+    "fcn8s": "ceec_lab.models.fcn.model:fcn8s",
+    "unet": "ceec_lab.models.smp_models:unet",
+    "deeplabv3": "ceec_lab.models.smp_models:deeplabv3",
+    "deeplabv3plus": "ceec_lab.models.smp_models:deeplabv3plus",
+    # change detection baselines
+    "fc_ef": "ceec_lab.models.siamese.model:fc_ef",
+    "fc_siam_conc": "ceec_lab.models.siamese.model:fc_siam_conc",
+    "fc_siam_diff": "ceec_lab.models.siamese.model:fc_siam_diff",
+    "unet_early_fusion": "ceec_lab.models.smp_models:unet_early_fusion",
+    "differencing_otsu": "ceec_lab.models.classical:differencing_otsu",
+    # CEECNet family
+    "ceecnet_v1": "ceec_lab.models.ceecnet.model:ceecnet_v1",
+    "ceecnet_v2": "ceec_lab.models.ceecnet.model:ceecnet_v2",
+    "fractal_resnet": "ceec_lab.models.ceecnet.model:fractal_resnet",
+    "ceecnet_segmentation": "ceec_lab.models.ceecnet.model:ceecnet_segmentation",
+}
+
+
+def list_models() -> list[str]:
+    """Names accepted by :func:`create_model`."""
+    return sorted(_MODELS)
+
+
+def create_model(name: str, **kwargs) -> nn.Module:
+    """Build a model by name.
+
+    Args:
+        name: one of :func:`list_models` (case-insensitive, ``-`` and ``_`` alike).
+        **kwargs: passed to the model's factory (e.g. ``in_channels``, ``num_classes``).
+
+    Raises:
+        ValueError: for an unknown name; the message lists the valid ones.
+    """
+    key = name.lower().replace("-", "_")
+    if key not in _MODELS:
+        raise ValueError(f"unknown model name {name!r}; choose one of: {', '.join(list_models())}")
+    module_name, factory_name = _MODELS[key].split(":")
+    factory = getattr(importlib.import_module(module_name), factory_name)
+    return factory(**kwargs)

@@ -1,0 +1,118 @@
+"""FC-EF, FC-Siam-conc and FC-Siam-diff (Daudt, Le Saux, Boulch 2018).
+
+Three ways to give a U-Net two images, from the same encoder and decoder
+(:mod:`.blocks`):
+
+* **FC-EF** (early fusion): stack the dates as ``2C`` channels and run one
+  encoder; the skips carry its features.
+* **FC-Siam-conc**: run one shared-weight encoder on each date (a siamese pair);
+  each skip concatenates both dates' features, so the decoder sees twice as many.
+* **FC-Siam-diff**: the same siamese encoder; each skip carries the absolute
+  difference ``|skip1 − skip2|``, which is zero where nothing changed.
+
+As in the authors' code, the decoder starts from the second date's deepest
+features (FC-Siam-*). The authors pad odd-sized inputs; here ``H`` and ``W`` must
+be multiples of 16 (four 2×2 max-pools), otherwise ``ValueError`` names the
+nearest valid size.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ceec_lab.models.siamese.blocks import Decoder, Encoder
+from ceec_lab.models.utils import check_pair
+
+#: Height and width of the inputs must be multiples of this (four 2×2 max-pools).
+SIAMESE_INPUT_MULTIPLE = 16
+
+
+class FCEF(nn.Module):
+    """FC-EF: one U-Net over both dates stacked along the channels.
+
+    Args:
+        in_channels: channels of one date (the encoder sees ``2 × in_channels``).
+        num_classes: number of classes ``K`` (2: no change / change).
+        dropout: dropout probability after every convolution but the last.
+
+    Shapes:
+        inputs ``x1``, ``x2``: ``(B, in_channels, H, W)``, ``H`` and ``W`` multiples of
+        16; output: logits ``(B, K, H, W)``.
+    """
+
+    task = "change"
+    output = "logits"
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.encoder = Encoder(2 * in_channels, dropout)
+        self.decoder = Decoder(num_classes, skip_multiplier=1, dropout=dropout)
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        check_pair(x1, x2, self.in_channels, SIAMESE_INPUT_MULTIPLE)
+        x = torch.cat([x1, x2], dim=1)  # (B, 2C, H, W)
+        skips, bottom = self.encoder(x)  # skips: (B, 16|32|64|128, H/2^i, W/2^i)
+        return self.decoder(bottom, skips)  # (B, K, H, W)
+
+
+class FCSiamConc(nn.Module):
+    """FC-Siam-conc: shared encoder on each date; skips concatenate both dates' features.
+
+    Args and shapes as :class:`FCEF`.
+    """
+
+    task = "change"
+    output = "logits"
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.encoder = Encoder(in_channels, dropout)
+        self.decoder = Decoder(num_classes, skip_multiplier=2, dropout=dropout)
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        check_pair(x1, x2, self.in_channels, SIAMESE_INPUT_MULTIPLE)
+        skips1, _ = self.encoder(x1)  # same weights for both dates
+        skips2, bottom = self.encoder(x2)  # bottom: (B, 128, H/16, W/16)
+        skips = [torch.cat([s1, s2], dim=1) for s1, s2 in zip(skips1, skips2, strict=True)]
+        return self.decoder(bottom, skips)  # (B, K, H, W)
+
+
+class FCSiamDiff(nn.Module):
+    """FC-Siam-diff: shared encoder on each date; skips carry ``|skip1 − skip2|``.
+
+    Args and shapes as :class:`FCEF`.
+    """
+
+    task = "change"
+    output = "logits"
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.encoder = Encoder(in_channels, dropout)
+        self.decoder = Decoder(num_classes, skip_multiplier=1, dropout=dropout)
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        check_pair(x1, x2, self.in_channels, SIAMESE_INPUT_MULTIPLE)
+        skips1, _ = self.encoder(x1)  # same weights for both dates
+        skips2, bottom = self.encoder(x2)  # bottom: (B, 128, H/16, W/16)
+        skips = [(s1 - s2).abs() for s1, s2 in zip(skips1, skips2, strict=True)]
+        return self.decoder(bottom, skips)  # (B, K, H, W)
+
+
+def fc_ef(in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> FCEF:
+    """FC-EF (early fusion). See :class:`FCEF`."""
+    return FCEF(in_channels, num_classes, dropout)
+
+
+def fc_siam_conc(in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> FCSiamConc:
+    """FC-Siam-conc (siamese, concatenated skips). See :class:`FCSiamConc`."""
+    return FCSiamConc(in_channels, num_classes, dropout)
+
+
+def fc_siam_diff(in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> FCSiamDiff:
+    """FC-Siam-diff (siamese, absolute-difference skips). See :class:`FCSiamDiff`."""
+    return FCSiamDiff(in_channels, num_classes, dropout)

@@ -1,0 +1,35 @@
+"""Views: matplotlib figures and ipywidgets explorers (all testable headless)."""
+
+from ceec_lab.viz.data import (
+    ChangePairExplorer,
+    plot_augmented,
+    plot_change_sample,
+    plot_difference_vs_difficulty,
+    plot_segmentation_sample,
+    plot_targets,
+    to_display,
+)
+from ceec_lab.viz.losses import (
+    LossExplorer,
+    explorer_figure,
+    plot_crisp_sigmoid,
+    plot_dice_curves,
+    plot_similarity_curves,
+    plot_tanimoto_landscape,
+)
+
+__all__ = [
+    "ChangePairExplorer",
+    "LossExplorer",
+    "explorer_figure",
+    "plot_augmented",
+    "plot_change_sample",
+    "plot_crisp_sigmoid",
+    "plot_dice_curves",
+    "plot_difference_vs_difficulty",
+    "plot_segmentation_sample",
+    "plot_similarity_curves",
+    "plot_tanimoto_landscape",
+    "plot_targets",
+    "to_display",
+]

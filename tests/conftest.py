@@ -1,0 +1,53 @@
+"""Shared fixtures: headless matplotlib, one torch thread, quick mode, the LEVIR-CD samples."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("CEEC_LAB_QUICK", "1")
+
+import torch  # noqa: E402
+
+from ceec_lab.config import find_levircd_samples  # noqa: E402
+
+torch.set_num_threads(1)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip_slow = pytest.mark.skip(reason="slow test: pass --runslow to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def levircd_samples() -> Path:
+    """The real LEVIR-CD sample folder; skips the test when it is not beside the project."""
+    path = find_levircd_samples()
+    if path is None:
+        pytest.skip(
+            "LEVIR-CD samples not found (expected ../shared/data/levircd_samples "
+            "or $CEEC_LAB_LEVIRCD); they are never shipped with the project"
+        )
+    return path

@@ -1,0 +1,111 @@
+"""Synthetic scenes: deterministic, well-formed, and nuisance never labelled as change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ceec_lab.data import (
+    SEGMENTATION_CLASSES,
+    SyntheticChangeDataset,
+    SyntheticSegmentationDataset,
+    make_change_pair,
+    make_segmentation_scene,
+)
+from ceec_lab.data.synthetic import BUILDING
+
+
+def test_segmentation_scene_is_deterministic_and_well_formed() -> None:
+    a, b = make_segmentation_scene(3, 96), make_segmentation_scene(3, 96)
+    np.testing.assert_array_equal(a["image"], b["image"])
+    np.testing.assert_array_equal(a["mask"], b["mask"])
+    assert a["image"].shape == (96, 96, 3) and a["image"].dtype == np.float32
+    assert 0.0 <= a["image"].min() and a["image"].max() <= 1.0
+    assert a["mask"].shape == (96, 96) and a["mask"].max() < len(SEGMENTATION_CLASSES)
+    assert not np.array_equal(a["image"], make_segmentation_scene(4, 96)["image"])
+
+
+def test_segmentation_scenes_cover_the_classes() -> None:
+    counts = sum(
+        np.bincount(make_segmentation_scene(s, 128)["mask"].ravel(), minlength=5) for s in range(20)
+    )
+    assert (counts > 0).all(), f"some class never drawn: {dict(zip(SEGMENTATION_CLASSES, counts))}"
+
+
+def test_change_pair_is_deterministic() -> None:
+    a, b = make_change_pair(7, 64, 0.8), make_change_pair(7, 64, 0.8)
+    for key in ("image1", "image2", "mask"):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert set(np.unique(a["mask"])) <= {0, 1}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_difficulty_changes_pixels_but_never_the_label(seed: int) -> None:
+    easy, hard = make_change_pair(seed, 128, 0.0), make_change_pair(seed, 128, 1.0)
+    np.testing.assert_array_equal(easy["mask"], hard["mask"])
+    np.testing.assert_array_equal(easy["image1"], hard["image1"])
+    outside = easy["mask"] == 0
+    easy_diff = np.abs(easy["image2"] - easy["image1"]).mean(-1)[outside].mean()
+    hard_diff = np.abs(hard["image2"] - hard["image1"]).mean(-1)[outside].mean()
+    assert hard_diff > 3 * easy_diff, (easy_diff, hard_diff)
+
+
+def test_nuisance_alone_is_no_change() -> None:
+    pair = make_change_pair(11, 128, difficulty=1.0, n_changes=0)
+    assert pair["mask"].sum() == 0
+    assert np.abs(pair["image2"] - pair["image1"]).mean() > 0.03  # the images do differ
+
+
+def test_changes_are_building_footprints() -> None:
+    """Every changed pixel is a building in at least one of the two dates."""
+    from ceec_lab.data.synthetic import change_layout, random_layout, render
+
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        before = random_layout(rng, 128)
+        after, mask = change_layout(rng, before, n_changes=3)
+        _, classes1 = render(before, _plain(), rng)
+        _, classes2 = render(after, _plain(), rng)
+        building_somewhere = (classes1 == BUILDING) | (classes2 == BUILDING)
+        assert mask.sum() > 0
+        assert building_somewhere[mask == 1].mean() > 0.97
+
+
+def _plain():
+    from ceec_lab.data.synthetic import Appearance
+
+    return Appearance(noise_std=0.0)
+
+
+def test_datasets_give_tensors_of_the_documented_types() -> None:
+    seg = SyntheticSegmentationDataset(3, size=32, seed=1)[2]
+    assert seg["image"].shape == (3, 32, 32) and str(seg["image"].dtype) == "torch.float32"
+    assert seg["mask"].shape == (32, 32) and str(seg["mask"].dtype) == "torch.int64"
+    pair = SyntheticChangeDataset(2, size=32, multitask=True)[1]
+    assert pair["image1"].shape == pair["image2"].shape == (3, 32, 32)
+    assert set(pair["mask"].unique().tolist()) <= {0, 1}
+    assert pair["boundary"].shape == pair["distance"].shape == (2, 32, 32)
+
+
+def test_datasets_are_deterministic_by_seed_and_differ_across_seeds() -> None:
+    a, b = SyntheticChangeDataset(4, 32, seed=5), SyntheticChangeDataset(4, 32, seed=5)
+    assert (a[3]["image2"] == b[3]["image2"]).all()
+    assert not (a[3]["image2"] == SyntheticChangeDataset(4, 32, seed=6)[3]["image2"]).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": 0}, "n must be"),
+        ({"n": 2, "difficulty": 1.5}, "difficulty"),
+        ({"n": 2, "size": 8}, "size"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SyntheticChangeDataset(**kwargs)[0]
+
+
+def test_index_out_of_range() -> None:
+    with pytest.raises(IndexError, match="out of range"):
+        SyntheticChangeDataset(2, 32)[2]
