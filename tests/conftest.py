@@ -11,9 +11,9 @@ import pytest
 matplotlib.use("Agg")
 os.environ.setdefault("CEEC_LAB_QUICK", "1")
 
-import torch  # noqa: E402
+import torch
 
-from ceec_lab.config import find_levircd_samples  # noqa: E402
+from ceec_lab.config import find_levircd_samples
 
 torch.set_num_threads(1)
 

@@ -187,7 +187,9 @@ def plot_difference_vs_difficulty(
     aucs, inside, outside = [], [], []
     for difficulty in difficulties:
         pairs = [make_change_pair(seed + i, size, difficulty) for i in range(n)]
-        scores = np.concatenate([difference_magnitude(p["image1"], p["image2"]).ravel() for p in pairs])
+        scores = np.concatenate(
+            [difference_magnitude(p["image1"], p["image2"]).ravel() for p in pairs]
+        )
         labels = np.concatenate([p["mask"].ravel() for p in pairs])
         aucs.append(float(binary_auroc(torch.from_numpy(scores), torch.from_numpy(labels).long())))
         inside.append(scores[labels == 1].mean())
@@ -199,6 +201,8 @@ def plot_difference_vs_difficulty(
     left.legend()
     right.plot(difficulties, aucs, "o-", color="C3")
     right.axhline(0.5, color="gray", ls="--", lw=1)
-    right.set(xlabel="difficulty", ylabel="ROC AUC", ylim=(0.4, 1.02), title="differencing as a detector")
+    right.set(
+        xlabel="difficulty", ylabel="ROC AUC", ylim=(0.4, 1.02), title="differencing as a detector"
+    )
     fig.tight_layout()
     return fig

@@ -124,7 +124,7 @@ def test_real_levircd_samples_load_and_tile(levircd_samples: Path) -> None:
         sample["image1"].shape == (3, 256, 256)
         and 0 <= sample["image1"].min() <= sample["image1"].max() <= 1
     )
-    tiles, grid = tile_image(sample["image1"], size=128, stride=64)
+    tiles, _ = tile_image(sample["image1"], size=128, stride=64)
     assert tiles.shape == (9, 3, 128, 128)
     patches = ChangeFolderDataset(levircd_samples, patch_size=128, stride=64)
     assert len(patches) == 11 * 9

@@ -29,7 +29,9 @@ def test_segmentation_scenes_cover_the_classes() -> None:
     counts = sum(
         np.bincount(make_segmentation_scene(s, 128)["mask"].ravel(), minlength=5) for s in range(20)
     )
-    assert (counts > 0).all(), f"some class never drawn: {dict(zip(SEGMENTATION_CLASSES, counts))}"
+    assert (counts > 0).all(), (
+        f"some class never drawn: {dict(zip(SEGMENTATION_CLASSES, counts, strict=True))}"
+    )
 
 
 def test_change_pair_is_deterministic() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -19,7 +21,7 @@ def test_window_starts_cover_the_edges(length: int, size: int, stride: int) -> N
     for s in starts:
         covered[s : s + size] = True
     assert covered.all() and starts[0] == 0 and starts[-1] == length - size
-    assert all(b - a <= stride for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a <= stride for a, b in itertools.pairwise(starts))
 
 
 def test_levircd_tiles_give_the_reference_patch_count() -> None:
