@@ -1,0 +1,57 @@
+"""How fast are the synthetic scenes? Prints seconds for N change pairs on one core.
+
+Target (issue 2): 1,000 pairs of 256×256 in under 30 s on one core.
+
+    python benchmarks/synth_speed.py [--n 1000] [--size 256] [--write]
+
+``--write`` also encodes them as PNGs into a temporary LEVIR-CD folder
+(``ceec-lab data synth``), which PNG compression makes slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import cv2
+
+from ceec_lab.data import make_change_pair, make_segmentation_scene, write_change_folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--write", action="store_true", help="also time writing PNG folders")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+
+    start = time.perf_counter()
+    for seed in range(args.n):
+        make_change_pair(seed, args.size, difficulty=0.5)
+    pairs = time.perf_counter() - start
+    per_pair = 1e3 * pairs / args.n
+    print(
+        f"{args.n} change pairs of {args.size}×{args.size}: {pairs:.1f} s ({per_pair:.1f} ms/pair)"
+    )
+
+    start = time.perf_counter()
+    for seed in range(args.n):
+        make_segmentation_scene(seed, args.size)
+    scenes = time.perf_counter() - start
+    print(f"{args.n} segmentation scenes of {args.size}×{args.size}: {scenes:.1f} s")
+
+    if args.write:
+        with tempfile.TemporaryDirectory() as out:
+            start = time.perf_counter()
+            write_change_folder(out, args.n, args.size, progress=False)
+            print(f"{args.n} pairs written as PNG: {time.perf_counter() - start:.1f} s")
+    print(f"target: < 30 s for 1000 pairs -> {'met' if pairs * 1000 / args.n < 30 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
