@@ -9,16 +9,25 @@ from ceec_lab.viz.data import (
     plot_targets,
     to_display,
 )
+from ceec_lab.viz.predictions import (
+    change_error_map,
+    plot_change_predictions,
+    plot_segmentation_predictions,
+)
 from ceec_lab.viz.losses import (
     LossExplorer,
     explorer_figure,
     plot_crisp_sigmoid,
     plot_dice_curves,
+    plot_loss_comparison,
     plot_similarity_curves,
     plot_tanimoto_landscape,
 )
 
 __all__ = [
+    "change_error_map",
+    "plot_change_predictions",
+    "plot_segmentation_predictions",
     "ChangePairExplorer",
     "LossExplorer",
     "explorer_figure",
@@ -27,6 +36,7 @@ __all__ = [
     "plot_crisp_sigmoid",
     "plot_dice_curves",
     "plot_difference_vs_difficulty",
+    "plot_loss_comparison",
     "plot_segmentation_sample",
     "plot_similarity_curves",
     "plot_tanimoto_landscape",

@@ -43,7 +43,8 @@ def difference_magnitude(image1: Array, image2: Array) -> np.ndarray:
     return np.linalg.norm(to_display(image2) - to_display(image1), axis=-1)
 
 
-def _mask(mask: Array) -> np.ndarray:
+def as_numpy(mask: Array) -> np.ndarray:
+    """A tensor (any device) or array as a NumPy array."""
     return mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
 
 
@@ -62,11 +63,11 @@ def plot_change_sample(sample: dict[str, Array], title: str | None = None) -> Fi
             difference_magnitude(sample["image1"], sample["image2"]),
             {"cmap": "magma"},
         ),
-        ("true change", _mask(sample["mask"]), {"cmap": "gray", "vmin": 0, "vmax": 1}),
+        ("true change", as_numpy(sample["mask"]), {"cmap": "gray", "vmin": 0, "vmax": 1}),
     ]
     if "prediction" in sample:
         panels.append(
-            ("prediction", _mask(sample["prediction"]), {"cmap": "gray", "vmin": 0, "vmax": 1})
+            ("prediction", as_numpy(sample["prediction"]), {"cmap": "gray", "vmin": 0, "vmax": 1})
         )
     fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.2), squeeze=False)
     for ax, (name, image, kwargs) in zip(axes[0], panels, strict=True):
@@ -84,9 +85,9 @@ _CLASS_CMAP = ListedColormap(CLASS_COLOURS)
 
 def plot_segmentation_sample(sample: dict[str, Array], title: str | None = None) -> Figure:
     """The image and its class mask (and a ``"prediction"`` if present), with a legend."""
-    panels = [("image", to_display(sample["image"]), {}), ("mask", _mask(sample["mask"]), None)]
+    panels = [("image", to_display(sample["image"]), {}), ("mask", as_numpy(sample["mask"]), None)]
     if "prediction" in sample:
-        panels.append(("prediction", _mask(sample["prediction"]), None))
+        panels.append(("prediction", as_numpy(sample["prediction"]), None))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
     for ax, (name, image, kwargs) in zip(axes[0], panels, strict=True):
         style = kwargs if kwargs is not None else {"cmap": _CLASS_CMAP, "vmin": 0, "vmax": 4}
@@ -103,7 +104,7 @@ def plot_segmentation_sample(sample: dict[str, Array], title: str | None = None)
 
 def plot_targets(mask: Array) -> Figure:
     """The multitask targets of a change mask: one-hot, boundary and distance, per channel."""
-    targets = multitask_targets(np.asarray(_mask(mask), dtype=np.int64))
+    targets = multitask_targets(np.asarray(as_numpy(mask), dtype=np.int64))
     fig, axes = plt.subplots(2, 3, figsize=(9, 6))
     for row, name in enumerate(("no change", "change")):
         for col, key in enumerate(("segmentation", "boundary", "distance")):
@@ -120,7 +121,7 @@ def plot_augmented(samples: Sequence[dict[str, Array]], title: str | None = None
     for row, sample in zip(axes, samples, strict=True):
         row[0].imshow(to_display(sample["image1"]))
         row[1].imshow(to_display(sample["image2"]))
-        row[2].imshow(_mask(sample["mask"]), cmap="gray", vmin=0, vmax=1)
+        row[2].imshow(as_numpy(sample["mask"]), cmap="gray", vmin=0, vmax=1)
     for ax, name in zip(axes[0], ("date 1", "date 2", "mask"), strict=True):
         ax.set_title(name)
     _axes_off(axes.ravel())

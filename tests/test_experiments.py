@@ -1,0 +1,33 @@
+"""The experiment helpers used by notebooks and benchmarks."""
+
+from __future__ import annotations
+
+from ceec_lab.data import SyntheticChangeDataset
+from ceec_lab.experiments import plot_histories, results_table, train_model
+from ceec_lab.losses import create_loss
+from ceec_lab.models import create_model
+
+
+def test_train_model_records_history_metrics_and_time() -> None:
+    train_set, val_set = (
+        SyntheticChangeDataset(8, 32, seed=0),
+        SyntheticChangeDataset(4, 32, seed=1),
+    )
+    result = train_model(
+        "fc_ef",
+        create_model("fc_ef"),
+        create_loss("ce"),
+        train_set,
+        val_set,
+        num_epochs=2,
+        batch_size=4,
+        progress=False,
+        device="cpu",
+    )
+    assert len(result.history.epochs) == 2 and result.seconds > 0
+    assert 0.0 <= result.metrics["f1"] <= 1.0 and "loss" in result.metrics
+    table = results_table([result], ["f1", "iou", "missing"])
+    assert table.splitlines()[0] == "| model | f1 | iou | missing | time (s) |"
+    assert f"{100 * result.metrics['f1']:.1f}" in table and "–" in table
+    fig = plot_histories([result], ["val_loss", "val_f1"])
+    assert len(fig.axes[0].lines) == 1 and len(fig.axes[0].lines[0].get_xdata()) == 2
