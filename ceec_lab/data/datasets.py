@@ -81,7 +81,8 @@ class SyntheticChangeDataset(ChangeDataset):
         n: number of pairs. size: side in pixels.
         seed: data set seed; pair ``i`` is the same for the same ``(seed, i)``.
         difficulty: nuisance strength in [0, 1] (lighting, season, shadows,
-            noise, misregistration ≤ 2 px, haze). It never changes the mask.
+            noise, misregistration ≤ 2 px, haze), or a ``(low, high)`` range from
+            which each pair draws its own. It never changes the mask.
         multitask: add ``boundary`` and ``distance`` targets.
         transform: e.g. :func:`~ceec_lab.data.augment.change_augmentation`.
         n_changes: changed buildings per pair (``None``: 1–4 at random; 0: none).
@@ -92,7 +93,7 @@ class SyntheticChangeDataset(ChangeDataset):
         n: int,
         size: int = 64,
         seed: int = 0,
-        difficulty: float = 0.5,
+        difficulty: float | tuple[float, float] = 0.5,
         multitask: bool = False,
         transform: Transform | None = None,
         n_changes: int | None = None,
@@ -100,22 +101,26 @@ class SyntheticChangeDataset(ChangeDataset):
         super().__init__(multitask, transform)
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        if not 0.0 <= difficulty <= 1.0:
-            raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
-        self.n, self.size, self.seed, self.difficulty, self.n_changes = (
-            n,
-            size,
-            seed,
-            difficulty,
-            n_changes,
-        )
+        low, high = (difficulty, difficulty) if np.isscalar(difficulty) else difficulty
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(f"difficulty must be in [0, 1] or a range within it, got {difficulty}")
+        self.n, self.size, self.seed, self.n_changes = n, size, seed, n_changes
+        self.difficulty = difficulty
+        self._range = (float(low), float(high))
+
+    def difficulty_of(self, index: int) -> float:
+        """The nuisance level of pair ``index`` (fixed, or drawn from the range by seed)."""
+        low, high = self._range
+        if low == high:
+            return low
+        return low + (high - low) * np.random.default_rng([self.seed, index, 3]).random()
 
     def __len__(self) -> int:
         return self.n
 
     def load(self, index: int) -> dict[str, np.ndarray]:
         seed = sample_seed(self.seed, index)
-        return make_change_pair(seed, self.size, self.difficulty, self.n_changes)
+        return make_change_pair(seed, self.size, self.difficulty_of(index), self.n_changes)
 
 
 class SyntheticSegmentationDataset(Dataset):

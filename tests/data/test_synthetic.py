@@ -111,3 +111,17 @@ def test_bad_arguments_are_named(kwargs: dict, message: str) -> None:
 def test_index_out_of_range() -> None:
     with pytest.raises(IndexError, match="out of range"):
         SyntheticChangeDataset(2, 32)[2]
+
+
+def test_difficulty_range_draws_a_level_per_pair() -> None:
+    dataset = SyntheticChangeDataset(20, 32, seed=2, difficulty=(0.2, 0.8))
+    levels = [dataset.difficulty_of(i) for i in range(20)]
+    assert all(0.2 <= level <= 0.8 for level in levels) and len(set(levels)) == 20
+    assert levels == [
+        SyntheticChangeDataset(20, 32, seed=2, difficulty=(0.2, 0.8)).difficulty_of(i)
+        for i in range(20)
+    ]
+    fixed = SyntheticChangeDataset(2, 32, seed=2, difficulty=levels[1])
+    assert (dataset[1]["image2"] == fixed[1]["image2"]).all()
+    with pytest.raises(ValueError, match="range"):
+        SyntheticChangeDataset(2, difficulty=(0.8, 0.2))

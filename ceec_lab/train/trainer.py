@@ -1,0 +1,550 @@
+"""The training engine: one :class:`Trainer` for segmentation and change detection.
+
+The loop knows nothing about any particular network. It relies on the
+conventions every kit model follows (:mod:`ceec_lab.models.registry`):
+
+* ``model.task``: ``"segmentation"`` is called as ``model(x)`` on batches
+  ``{"image", "mask"}``; ``"change"`` as ``model(x1, x2)`` on batches
+  ``{"image1", "image2", "mask"}`` (plus ``"boundary"``, ``"distance"`` for
+  multitask training);
+* ``model.output``: ``"logits"``, ``"probs"`` or ``"multitask"`` (CEECNet's
+  ``(segmentation, boundary, distance)`` tuple of probabilities);
+
+and on one attribute of the loss, ``loss_fn.expects``: ``"probs"`` losses
+(Dice, Tanimoto) get softmax probabilities, ``"logits"`` losses (cross-entropy)
+get the raw scores. A loss without the attribute is treated as ``"logits"``,
+like every loss of :mod:`torch.nn`. A multitask loss gets the whole output tuple
+and the batch.
+
+Everything else - plots, the evolving loss depth of the paper, checkpoints,
+early stopping - hooks in through callbacks (:mod:`ceec_lab.train.callbacks`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from ceec_lab.config import get_device
+from ceec_lab.train import distributed as dist
+from ceec_lab.train.callbacks import Checkpoint, EarlyStopping
+from ceec_lab.train.history import History
+from ceec_lab.train.inference import OUTPUT_KINDS, output_to_probs, sliding_window_probs
+from ceec_lab.train.io import load_torch, save_torch
+from ceec_lab.train.seeding import get_rng_state, seed_everything, set_rng_state
+
+logger = logging.getLogger(__name__)
+
+TASKS = ("segmentation", "change")
+INPUT_KEYS = {"segmentation": ("image",), "change": ("image1", "image2")}
+SCHEDULER_TYPES = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+SchedulerArg = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; training stopped before the weights were touched.
+
+    Attributes:
+        step: the optimisation step (1-based) whose loss was not finite.
+        epoch: its epoch.
+        checkpoint: the last checkpoint written before it, or ``None``.
+    """
+
+    def __init__(self, step: int, epoch: int, value: float, checkpoint: Path | None) -> None:
+        self.step, self.epoch, self.checkpoint = step, epoch, checkpoint
+        where = (
+            f"the last good checkpoint is {checkpoint}"
+            if checkpoint is not None
+            else "no checkpoint was written before it"
+        )
+        super().__init__(
+            f"loss is {value} at step {step} (epoch {epoch}); training stopped and no "
+            f"checkpoint was written with these weights; {where}. Try a lower lr, "
+            "grad_clip, or amp=False."
+        )
+
+
+class Trainer:
+    """Fits, evaluates and checkpoints a kit model.
+
+    Args:
+        model: a kit model (``task`` and ``output`` attributes).
+        loss_fn: a loss module (``expects = "probs"`` or ``"logits"``), or a
+            multitask loss for ``model.output == "multitask"``.
+        task: ``"segmentation"`` or ``"change"``; defaults to ``model.task``.
+        num_classes: classes of the segmentation metrics (ignored for change).
+        optimizer: defaults to Adam(lr, betas=(0.9, 0.999)) as in the paper.
+        lr: learning rate of the default optimizer.
+        scheduler: a torch learning-rate scheduler, or a function
+            ``optimizer -> scheduler`` (handy with the default optimizer). It is
+            stepped once per epoch; ``ReduceLROnPlateau`` gets the validation loss
+            (the training loss without a validation loader).
+        device: defaults to :func:`ceec_lab.get_device` (cuda, mps, cpu).
+        amp: mixed precision. ``None``: on for CUDA (bf16 where supported, else
+            fp16 with a gradient scaler), off elsewhere. ``True``, ``False``,
+            ``"bf16"`` or ``"fp16"`` choose explicitly.
+        grad_clip: clip the global gradient norm to this value.
+        callbacks: objects with any of the hooks of
+            :class:`~ceec_lab.train.callbacks.Callback`.
+        checkpoint_dir: when given, ``last.pt`` is written after every epoch and
+            ``best.pt`` when the validation loss improves.
+        seed: seeds Python, NumPy and torch when the trainer is built.
+        early_stopping_patience: stop when the validation loss has not improved
+            for this many epochs.
+        progress: show tqdm progress bars.
+        metrics: a torchmetrics ``MetricCollection``; defaults to
+            :func:`ceec_lab.metrics.change_metrics` or
+            :func:`ceec_lab.metrics.segmentation_metrics`.
+        config: a plain dict stored in every checkpoint (the CLI stores its
+            config there, so ``evaluate``/``predict`` can rebuild the model).
+
+    A model without trainable parameters (the differencing + Otsu baseline) has
+    nothing to fit: :meth:`fit` then logs so, runs one validation pass and
+    records it as epoch 1 with no ``train_loss``.
+
+    Under ``torchrun`` the trainer joins the process group, wraps the model in
+    DistributedDataParallel and shards the loaders; see
+    :mod:`ceec_lab.train.distributed`.
+
+    Attributes:
+        history: the :class:`History` of the run (continued by resumes).
+        epoch, step: epochs and optimisation steps completed so far.
+        stop_training: set it to ``True`` from a callback to stop.
+        last_checkpoint: the path of the last checkpoint written or loaded.
+        device, amp_dtype: where and in which precision the model runs.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: nn.Module | Callable[..., Tensor],
+        task: str | None = None,
+        num_classes: int = 2,
+        optimizer: torch.optim.Optimizer | None = None,
+        lr: float = 1e-3,
+        scheduler: SchedulerArg | Callable[[torch.optim.Optimizer], SchedulerArg] | None = None,
+        device: torch.device | str | None = None,
+        amp: bool | str | None = None,
+        grad_clip: float | None = None,
+        callbacks: Iterable[Any] = (),
+        checkpoint_dir: str | Path | None = None,
+        seed: int = 0,
+        early_stopping_patience: int | None = None,
+        progress: bool = True,
+        metrics: nn.Module | None = None,
+        config: dict | None = None,
+    ) -> None:
+        self.model = model
+        self.task = _resolve_task(model, task)
+        self.output = getattr(model, "output", "logits")
+        self.loss_fn = loss_fn
+        self.loss_expects = getattr(loss_fn, "expects", "logits")
+        _check_output_and_loss(self.output, self.loss_expects)
+        if grad_clip is not None and not grad_clip > 0:
+            raise ValueError(f"grad_clip must be > 0 or None, got {grad_clip!r}")
+        self.num_classes = num_classes
+        self.grad_clip = grad_clip
+        self.progress = progress
+        self.config = config
+        self.seed = seed
+        seed_everything(seed)
+        self.device = dist.init_distributed(get_device(None if device is None else str(device)))
+        self.model.to(self.device)
+        self._setup_optimisation(optimizer, lr, scheduler, amp)
+        self.metrics = (
+            _default_metrics(self.task, num_classes) if metrics is None else metrics
+        ).to(self.device)
+        self.early_stopping_patience = early_stopping_patience
+        self.callbacks = _arrange_callbacks(callbacks, checkpoint_dir, early_stopping_patience)
+        self.history = History()
+        self.epoch = 0  # epochs completed
+        self.step = 0  # optimisation steps completed
+        self.stop_training = False
+        self.last_checkpoint: Path | None = None
+        self._train_model = dist.wrap_model(model, self.device) if self.params else model
+
+    def _setup_optimisation(self, optimizer, lr, scheduler, amp) -> None:
+        """Optimizer (Adam by default), scheduler and mixed precision."""
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = optimizer
+        if optimizer is None and self.params:
+            self.optimizer = torch.optim.Adam(self.params, lr=lr, betas=(0.9, 0.999))
+        if scheduler is not None and not isinstance(scheduler, SCHEDULER_TYPES):
+            if not callable(scheduler):
+                raise TypeError(
+                    f"scheduler must be a torch scheduler or a factory, got {scheduler!r}"
+                )
+            scheduler = scheduler(self.optimizer)  # a factory: optimizer -> scheduler
+        self.scheduler = scheduler
+        self.amp_dtype = _resolve_amp(amp, self.device)
+        use_scaler = self.amp_dtype == torch.float16 and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        train_loader: DataLoader,
+        val_loader: DataLoader | None = None,
+        num_epochs: int = 1,
+        resume: bool | str | Path = False,
+    ) -> History:
+        """Train until epoch ``num_epochs`` (a total, counted from the first epoch).
+
+        Args:
+            train_loader: batches of training samples (dicts).
+            val_loader: when given, evaluated after every epoch; its loss and
+                metrics enter the history with the prefix ``val_``.
+            num_epochs: the epoch to train up to. A trainer that has done 2
+                epochs (or was resumed from epoch 2) and is asked for 5 trains 3.
+            resume: ``True`` loads ``checkpoint_dir/last.pt``, a path loads that
+                checkpoint; training continues the same history.
+
+        Returns:
+            The :class:`History` (also ``trainer.history``).
+
+        Raises:
+            NonFiniteLossError: when a loss is NaN or infinite.
+        """
+        if not isinstance(num_epochs, int) or num_epochs < 1:
+            raise ValueError(f"num_epochs must be an int >= 1, got {num_epochs!r}")
+        if self.early_stopping_patience is not None and val_loader is None:
+            raise ValueError("early_stopping_patience watches val_loss: pass a val_loader")
+        if resume:
+            self.load_checkpoint(self._resume_path(resume))
+        train_loader = dist.shard_loader(train_loader, self.seed)
+        val_loader = None if val_loader is None else dist.shard_loader(val_loader, self.seed)
+        if self.optimizer is None:
+            return self._evaluate_only(val_loader)
+        if self.epoch >= num_epochs:
+            logger.info(
+                "already trained %d epochs (num_epochs=%d): nothing to do", self.epoch, num_epochs
+            )
+            return self.history
+        self.stop_training = False
+        self._call("on_train_start")
+        epochs = self._progress_bar(range(self.epoch + 1, num_epochs + 1), desc="epochs")
+        for epoch in epochs:
+            logs = self._run_epoch(train_loader, val_loader, epoch)
+            epochs.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")})
+            if self.stop_training:
+                break
+        self._call("on_train_end")
+        return self.history
+
+    def _run_epoch(
+        self, train_loader: DataLoader, val_loader: DataLoader | None, epoch: int
+    ) -> dict:
+        dist.set_epoch(train_loader, epoch)
+        self._call("on_epoch_start", epoch)
+        logs: dict[str, Any] = {"epoch": epoch, "lr": self.lr}
+        if getattr(self.loss_fn, "depth", None) is not None:
+            logs["loss_depth"] = self.loss_fn.depth
+        logs["train_loss"] = self._train_epoch(train_loader, epoch)
+        if val_loader is not None:
+            logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+        self._step_scheduler(logs)
+        self.epoch = epoch
+        self.history.epochs.append(logs)
+        self._call("on_epoch_end", epoch, logs)
+        return logs
+
+    def _train_epoch(self, loader: DataLoader, epoch: int) -> float:
+        self._train_model.train()
+        losses = []
+        bar = self._progress_bar(loader, desc=f"epoch {epoch}", leave=False)
+        for batch in bar:
+            loss = self._train_step(batch, epoch)
+            losses.append(loss)
+            self.step += 1
+            logs = {"step": self.step, "epoch": epoch, "loss": loss, "lr": self.lr}
+            self.history.steps.append(logs)
+            bar.set_postfix(loss=f"{loss:.4g}")
+            self._call("on_step_end", self.step, logs)
+            if self.stop_training:  # a callback may end the epoch early (a step budget)
+                break
+        if not losses:
+            raise ValueError("train_loader yielded no batches")
+        return sum(losses) / len(losses)
+
+    def _train_step(self, batch: dict[str, Tensor], epoch: int) -> float:
+        """One optimisation step; returns the loss (averaged over processes)."""
+        batch = self._prepare(batch)
+        with self._autocast():
+            output = self._train_model(*self._inputs(batch))
+        loss = self._loss(output, batch)
+        # The mean over processes is finite only if every process's loss is, so all
+        # ranks stop together instead of some hanging in the gradient all-reduce.
+        value = (dist.all_reduce_sum(loss.detach()) / dist.get_world_size()).item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(self.step + 1, epoch, value, self.last_checkpoint)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return value
+
+    def _evaluate_only(self, val_loader: DataLoader | None) -> History:
+        if val_loader is None:
+            raise ValueError("the model has no trainable parameters and no val_loader was given")
+        logger.info("the model has no trainable parameters: skipping optimisation, evaluating once")
+        logs = {
+            "epoch": self.epoch + 1,
+            **{f"val_{k}": v for k, v in self.evaluate(val_loader).items()},
+        }
+        self.epoch += 1
+        self.history.epochs.append(logs)
+        self._call("on_epoch_end", self.epoch, logs)
+        return self.history
+
+    def _step_scheduler(self, logs: dict[str, Any]) -> None:
+        if self.scheduler is None:
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(logs.get("val_loss", logs["train_loss"]))
+        else:
+            self.scheduler.step()
+
+    # --------------------------------------------------------------- evaluation
+    @torch.no_grad()
+    def evaluate(self, loader: DataLoader) -> dict[str, float]:
+        """Mean loss and metrics over ``loader`` (keys unprefixed: ``loss``, ``f1``, ...)."""
+        self.model.eval()
+        self.metrics.reset()
+        loss_sum = torch.zeros((), device=self.device)
+        count = torch.zeros((), device=self.device)
+        for batch in self._progress_bar(loader, desc="evaluate", leave=False):
+            batch = self._prepare(batch)
+            with self._autocast():
+                output = self.model(*self._inputs(batch))
+            n = batch["mask"].shape[0]
+            loss_sum += self._loss(output, batch).detach() * n
+            count += n
+            self.metrics.update(output_to_probs(output, self.output), batch["mask"])
+        if count.item() == 0:
+            raise ValueError("the evaluation loader yielded no batches")
+        results = {"loss": (dist.all_reduce_sum(loss_sum) / dist.all_reduce_sum(count)).item()}
+        for name, value in self.metrics.compute().items():
+            results[name] = value.item() if value.numel() == 1 else value.tolist()
+        return results
+
+    @torch.no_grad()
+    def predict(
+        self, x1: Tensor, x2: Tensor | None = None, window: int | None = None, stride: int = 64
+    ) -> Tensor:
+        """Class probabilities ``(B, K, H, W)`` for a batch of images, on the CPU.
+
+        Args:
+            x1: ``(B, C, H, W)`` images (first date for change models).
+            x2: second date, change models only.
+            window: when given, predict with overlapping windows of this size and
+                ``stride`` (:func:`~ceec_lab.train.inference.sliding_window_probs`),
+                for images larger than, or not divisible like, the training tiles.
+        """
+        self.model.eval()
+        x1 = x1.to(self.device)
+        x2 = None if x2 is None else x2.to(self.device)
+        with self._autocast():
+            if window is not None:
+                probs = sliding_window_probs(self.model, x1, x2, window=window, stride=stride)
+            else:
+                batch = (
+                    {"image": x1} if self.task == "segmentation" else {"image1": x1, "image2": x2}
+                )
+                probs = output_to_probs(self.model(*self._inputs(batch)), self.output)
+        return probs.float().cpu()
+
+    # -------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs, as tensors and plain Python values."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "history": self.history.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "loss_depth": getattr(self.loss_fn, "depth", None),
+            "rng": get_rng_state(),
+            "callbacks": {
+                _callback_key(i, cb): cb.state_dict() for i, cb in self._stateful_callbacks()
+            },
+            "task": self.task,
+            "output": self.output,
+            "num_classes": self.num_classes,
+            "config": self.config,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (weights, optimizer, history, RNGs, callbacks)."""
+        self.model.load_state_dict(state["model"])
+        if self.optimizer is not None and state["optimizer"] is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.history.load_state_dict(state["history"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        if state["loss_depth"] is not None:
+            self.loss_fn.depth = state["loss_depth"]
+        for i, cb in self._stateful_callbacks():
+            if _callback_key(i, cb) in state["callbacks"]:
+                cb.load_state_dict(state["callbacks"][_callback_key(i, cb)])
+        set_rng_state(state["rng"])
+
+    def save_checkpoint(self, path: str | Path) -> Path:
+        """Write :meth:`state_dict` to ``path`` atomically (rank 0 only under DDP).
+
+        Raises:
+            RuntimeError: if a weight is NaN/inf - a broken checkpoint is never written.
+        """
+        path = Path(path)
+        if any(
+            not torch.isfinite(t).all()
+            for t in self.model.state_dict().values()
+            if t.is_floating_point()
+        ):
+            raise RuntimeError(f"refusing to write {path}: the model has NaN/inf weights")
+        if dist.is_main_process():
+            save_torch(self.state_dict(), path)
+        self.last_checkpoint = path
+        return path
+
+    def load_checkpoint(self, path: str | Path) -> dict[str, Any]:
+        """Load a checkpoint written by :meth:`save_checkpoint` into this trainer."""
+        state = load_torch(path, map_location=self.device)
+        self.load_state_dict(state)
+        self.last_checkpoint = Path(path)
+        logger.info("resumed from %s at epoch %d (step %d)", path, self.epoch, self.step)
+        return state
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def lr(self) -> float:
+        """The current learning rate (of the first parameter group)."""
+        return self.optimizer.param_groups[0]["lr"] if self.optimizer is not None else 0.0
+
+    def _resume_path(self, resume: bool | str | Path) -> Path:
+        if resume is not True:
+            return Path(resume)
+        checkpoints = [cb for cb in self.callbacks if isinstance(cb, Checkpoint)]
+        if not checkpoints:
+            raise ValueError("resume=True needs checkpoint_dir (or pass resume=<checkpoint path>)")
+        return checkpoints[-1].last_path
+
+    def _inputs(self, batch: dict[str, Tensor]) -> list[Tensor]:
+        """The model's positional inputs: ``[x]`` or ``[x1, x2]``."""
+        return [batch[k] for k in INPUT_KEYS[self.task]]
+
+    def _loss(self, output: Tensor | tuple[Tensor, ...], batch: dict[str, Tensor]) -> Tensor:
+        """The loss in float32, fed what ``loss_fn.expects``."""
+        if self.output == "multitask":
+            return self.loss_fn(tuple(o.float() for o in output), batch)
+        pred = output.float()
+        if self.output == "logits" and self.loss_expects == "probs":
+            pred = pred.softmax(dim=1)
+        return self.loss_fn(pred, batch["mask"])
+
+    def _prepare(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Check a batch's keys and move its tensors to the device."""
+        if not isinstance(batch, dict):
+            raise TypeError(f"batches must be dicts of tensors, got {type(batch).__name__}")
+        needed = [*INPUT_KEYS[self.task], "mask"]
+        missing = [k for k in needed if k not in batch]
+        if missing:
+            raise KeyError(f"a {self.task} batch needs keys {needed}; missing {missing}")
+        return {
+            k: v.to(self.device, non_blocking=True) if isinstance(v, Tensor) else v
+            for k, v in batch.items()
+        }
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def _progress_bar(self, iterable: Iterable, **kwargs) -> tqdm:
+        return tqdm(iterable, disable=not (self.progress and dist.is_main_process()), **kwargs)
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            method = getattr(cb, hook, None)
+            if method is not None:
+                method(self, *args)
+
+    def _stateful_callbacks(self) -> list[tuple[int, Any]]:
+        return [(i, cb) for i, cb in enumerate(self.callbacks) if hasattr(cb, "state_dict")]
+
+
+def _resolve_task(model: nn.Module, task: str | None) -> str:
+    task = getattr(model, "task", None) if task is None else task
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS} (or set model.task), got {task!r}")
+    return task
+
+
+def _check_output_and_loss(output: str, expects: str) -> None:
+    if output not in OUTPUT_KINDS:
+        raise ValueError(f"model.output must be one of {OUTPUT_KINDS}, got {output!r}")
+    if expects not in ("probs", "logits"):
+        raise ValueError(f"loss_fn.expects must be 'probs' or 'logits', got {expects!r}")
+    if output == "probs" and expects == "logits":
+        raise ValueError(
+            "the model outputs probabilities but the loss expects logits; use a "
+            "probability loss (expects = 'probs'), e.g. Dice or Tanimoto"
+        )
+
+
+def _resolve_amp(amp: bool | str | None, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or ``None`` for full precision."""
+    if amp is None:
+        amp = device.type == "cuda"
+    if amp is False:
+        return None
+    if amp is True:
+        cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if device.type != "cuda" or cuda_bf16 else torch.float16
+    if amp in ("bf16", "bfloat16"):
+        return torch.bfloat16
+    if amp in ("fp16", "float16"):
+        if device.type != "cuda":
+            raise ValueError(f"amp='fp16' needs a CUDA device (got {device}); use 'bf16'")
+        return torch.float16
+    raise ValueError(f"amp must be None, True, False, 'bf16' or 'fp16', got {amp!r}")
+
+
+def _default_metrics(task: str, num_classes: int) -> nn.Module:
+    from ceec_lab import metrics
+
+    return (
+        metrics.change_metrics() if task == "change" else metrics.segmentation_metrics(num_classes)
+    )
+
+
+def _arrange_callbacks(
+    callbacks: Iterable[Any], checkpoint_dir: str | Path | None, patience: int | None
+) -> list[Any]:
+    """User callbacks, then early stopping, then checkpoints (they must see the others' changes)."""
+    callbacks = list(callbacks)
+    if patience is not None:
+        callbacks.append(EarlyStopping("val_loss", patience=patience))
+    if checkpoint_dir is not None:
+        callbacks.append(Checkpoint(checkpoint_dir))
+    others = [cb for cb in callbacks if not isinstance(cb, Checkpoint)]
+    return others + [cb for cb in callbacks if isinstance(cb, Checkpoint)]
+
+
+def _callback_key(index: int, callback: Any) -> str:
+    return f"{index}:{type(callback).__name__}"

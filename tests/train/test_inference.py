@@ -1,0 +1,149 @@
+"""Sliding-window prediction and atomic PNG output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from ceec_lab.train import predict_folder, save_prediction, sliding_window_probs
+from ceec_lab.train.inference import output_to_probs
+
+
+class PixelwiseChange(nn.Module):
+    """A 1×1 convolution: each output pixel depends on that pixel alone, so any
+    tiling must reproduce the whole-image prediction exactly."""
+
+    task, output = "change", "logits"
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(6, 2, 1)
+
+    def forward(self, x1, x2):
+        return self.conv(torch.cat([x1, x2], 1))
+
+
+class SizeCheckingChange(PixelwiseChange):
+    """Refuses inputs that are not ``window``-sized, like a model with fixed input."""
+
+    def __init__(self, window: int) -> None:
+        super().__init__()
+        self.window = window
+
+    def forward(self, x1, x2):
+        assert x1.shape[-2:] == (self.window, self.window)
+        return super().forward(x1, x2)
+
+
+@pytest.mark.parametrize(("window", "stride", "margin"), [(32, 16, None), (32, 8, 0), (16, 16, 3)])
+def test_sliding_window_equals_whole_image_for_a_pixelwise_model(window, stride, margin):
+    model = SizeCheckingChange(window).eval()
+    x1, x2 = torch.rand(2, 3, 70, 93), torch.rand(2, 3, 70, 93)  # odd size
+    probs = sliding_window_probs(model, x1, x2, window=window, stride=stride, margin=margin)
+    assert probs.shape == (2, 2, 70, 93)
+    expected = model.conv(torch.cat([x1, x2], 1)).softmax(1)
+    torch.testing.assert_close(probs, expected)
+
+
+def test_window_larger_than_the_image_is_reflect_padded():
+    model = SizeCheckingChange(64).eval()
+    x1, x2 = torch.rand(1, 3, 20, 9), torch.rand(1, 3, 20, 9)
+    probs = sliding_window_probs(model, x1, x2, window=64, stride=32)
+    torch.testing.assert_close(probs, model.conv(torch.cat([x1, x2], 1)).softmax(1))
+
+
+def test_output_to_probs_by_kind():
+    logits = torch.tensor([[[[0.0]], [[np.log(3.0)]]]])  # (1, 2, 1, 1)
+    torch.testing.assert_close(
+        output_to_probs(logits, "logits").flatten(), torch.tensor([0.25, 0.75])
+    )
+    probs = torch.tensor([0.4, 0.6]).reshape(1, 2, 1, 1)
+    assert output_to_probs(probs, "probs") is not None
+    torch.testing.assert_close(output_to_probs((probs, None, None), "multitask"), probs)
+    with pytest.raises(ValueError, match="output kind"):
+        output_to_probs(probs, "scores")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"window": 0}, "window"), ({"stride": 40}, "stride"), ({"margin": -1}, "margin")],
+)
+def test_bad_window_settings_are_named(kwargs, match):
+    x = torch.rand(1, 3, 8, 8)
+    with pytest.raises(ValueError, match=match):
+        sliding_window_probs(PixelwiseChange(), x, x, **{"window": 32, "stride": 16, **kwargs})
+
+
+def test_change_model_needs_both_dates():
+    with pytest.raises(ValueError, match="2 image batch"):
+        sliding_window_probs(PixelwiseChange(), torch.rand(1, 3, 8, 8), window=8, stride=8)
+
+
+def test_save_prediction_two_classes(tmp_path: Path):
+    change = torch.tensor([[0.2, 0.8], [0.5, 0.0]])
+    mask_path, confidence_path = save_prediction(torch.stack([1 - change, change]), tmp_path, "a")
+    assert mask_path == tmp_path / "masks" / "a.png"
+    mask = np.asarray(Image.open(mask_path))
+    confidence = np.asarray(Image.open(confidence_path))
+    np.testing.assert_array_equal(mask, [[0, 255], [255, 0]])  # threshold 0.5 counts as change
+    np.testing.assert_array_equal(confidence, [[51, 204], [128, 0]])
+
+
+def test_save_prediction_many_classes(tmp_path: Path):
+    probs = torch.tensor([[[0.1]], [[0.6]], [[0.3]]])  # (3, 1, 1)
+    mask_path, confidence_path = save_prediction(probs, tmp_path, "b")
+    assert np.asarray(Image.open(mask_path)).tolist() == [[1]]
+    assert np.asarray(Image.open(confidence_path)).tolist() == [[153]]
+
+
+def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatch):
+    probs = torch.tensor([[[0.9]], [[0.1]]])
+    mask_path, _ = save_prediction(probs, tmp_path, "c")
+    before = mask_path.read_bytes()
+
+    def broken_save(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_prediction(probs.flip(0), tmp_path, "c")
+    assert mask_path.read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == ["c.png"]
+
+
+def write_rgb(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def test_predict_folder_on_an_odd_sized_pair(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    for name in ("x.png", "y.png"):
+        write_rgb(tmp_path / "A" / name, rng.integers(0, 256, (70, 93, 3), dtype=np.uint8))
+        write_rgb(tmp_path / "B" / name, rng.integers(0, 256, (70, 93, 3), dtype=np.uint8))
+    model = SizeCheckingChange(32)
+    written = predict_folder(
+        model, tmp_path / "A", tmp_path / "B", tmp_path / "out", window=32, stride=16
+    )
+    assert written == [tmp_path / "out" / "masks" / n for n in ("x.png", "y.png")]
+    for folder in ("masks", "confidence"):
+        files = sorted((tmp_path / "out" / folder).iterdir())
+        assert [f.name for f in files] == ["x.png", "y.png"]  # nothing else, no temp files
+        assert np.asarray(Image.open(files[0])).shape == (70, 93)
+    mask = np.asarray(Image.open(written[0]))
+    assert set(np.unique(mask)) <= {0, 255}
+
+
+def test_predict_folder_needs_matching_names(tmp_path: Path):
+    write_rgb(tmp_path / "A" / "x.png", np.zeros((8, 8, 3), np.uint8))
+    write_rgb(tmp_path / "B" / "z.png", np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="lack a partner"):
+        predict_folder(PixelwiseChange(), tmp_path / "A", tmp_path / "B", tmp_path / "out", 8, 8)
+    with pytest.raises(FileNotFoundError, match="image2 folder"):
+        predict_folder(PixelwiseChange(), tmp_path / "A", tmp_path / "C", tmp_path / "out", 8, 8)
