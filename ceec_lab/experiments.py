@@ -87,19 +87,31 @@ def train_model(
     return RunResult(name, trainer, history, metrics, seconds)
 
 
-def results_table(results: Iterable[RunResult], keys: Sequence[str], percent: bool = True) -> str:
-    """A Markdown table of the final validation metrics ``keys`` and the wall time.
+def markdown_table(
+    rows: Iterable[dict[str, Any]], keys: Sequence[str], label: str = "model", percent: bool = True
+) -> str:
+    """A Markdown table: one line per row dict, its ``label`` entry first, then ``keys``.
 
-    Display it in a notebook with ``IPython.display.Markdown(results_table(...))``.
+    Metrics are shown in percent (``percent=True``); a missing value shows as "–".
+    Display it in a notebook with ``IPython.display.Markdown(...)``.
     """
-    header = "| model | " + " | ".join(keys) + " | time (s) |"
-    rule = "|---|" + "---:|" * (len(keys) + 1)
-    rows = []
-    for result in results:
-        values = [result.metrics.get(k) for k in keys]
-        cells = ["–" if v is None else f"{100 * v:.1f}" if percent else f"{v:.4f}" for v in values]
-        rows.append(f"| {result.name} | " + " | ".join(cells) + f" | {result.seconds:.1f} |")
-    return "\n".join([header, rule, *rows])
+    header = f"| {label} | " + " | ".join(keys) + " |"
+    rule = "|---|" + "---:|" * len(keys)
+    lines = []
+    for row in rows:
+        cells = []
+        for key in keys:
+            value = row.get(key)
+            scale = 100 if percent and key != "time (s)" else 1
+            cells.append("–" if value is None else f"{scale * value:.1f}")
+        lines.append(f"| {row[label]} | " + " | ".join(cells) + " |")
+    return "\n".join([header, rule, *lines])
+
+
+def results_table(results: Iterable[RunResult], keys: Sequence[str]) -> str:
+    """A Markdown table of the runs' final validation metrics ``keys`` (percent) and wall time."""
+    rows = [{"model": r.name, **r.metrics, "time (s)": r.seconds} for r in results]
+    return markdown_table(rows, [*keys, "time (s)"])
 
 
 def plot_histories(results: Iterable[RunResult], keys: Sequence[str] = ("val_loss",)) -> Figure:

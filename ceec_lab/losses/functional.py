@@ -149,7 +149,7 @@ def dice_d2(p: Tensor, l: Tensor, dim: Dims = (1, 2, 3), smooth: float = SMOOTH)
 
 
 def tanimoto(p: Tensor, l: Tensor, dim: Dims = (1, 2, 3), smooth: float = SMOOTH) -> Tensor:
-    """Dice form D3, the Tanimoto coefficient ``Σpl / (Σ(p² + l²) − Σpl)`` (paper Eq. 5).
+    """Dice form D3, the Tanimoto coefficient ``Σpl / (Σ(p² + l²) − Σpl)`` (paper §3).
 
     It is :func:`fractal_tanimoto` at depth 0. Args and returns as in :func:`dice_d1`.
     """
@@ -159,7 +159,7 @@ def tanimoto(p: Tensor, l: Tensor, dim: Dims = (1, 2, 3), smooth: float = SMOOTH
 def tanimoto_complement(
     p: Tensor, l: Tensor, dim: Dims = (1, 2, 3), smooth: float = SMOOTH
 ) -> Tensor:
-    """Tanimoto with complement ``½ [T(p, l) + T(1−p, 1−l)]`` (paper Eq. 6).
+    """Tanimoto with complement ``½ [T(p, l) + T(1−p, 1−l)]`` (paper §3).
 
     Without the complement an all-background label (``l = 0``) gives ``T = 0``
     whatever ``p`` is, so no gradient; the complement term measures how well

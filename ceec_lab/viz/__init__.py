@@ -9,11 +9,6 @@ from ceec_lab.viz.data import (
     plot_targets,
     to_display,
 )
-from ceec_lab.viz.predictions import (
-    change_error_map,
-    plot_change_predictions,
-    plot_segmentation_predictions,
-)
 from ceec_lab.viz.losses import (
     LossExplorer,
     explorer_figure,
@@ -23,20 +18,25 @@ from ceec_lab.viz.losses import (
     plot_similarity_curves,
     plot_tanimoto_landscape,
 )
+from ceec_lab.viz.predictions import (
+    change_error_map,
+    plot_change_predictions,
+    plot_segmentation_predictions,
+)
 
 __all__ = [
-    "change_error_map",
-    "plot_change_predictions",
-    "plot_segmentation_predictions",
     "ChangePairExplorer",
     "LossExplorer",
+    "change_error_map",
     "explorer_figure",
     "plot_augmented",
+    "plot_change_predictions",
     "plot_change_sample",
     "plot_crisp_sigmoid",
     "plot_dice_curves",
     "plot_difference_vs_difficulty",
     "plot_loss_comparison",
+    "plot_segmentation_predictions",
     "plot_segmentation_sample",
     "plot_similarity_curves",
     "plot_tanimoto_landscape",

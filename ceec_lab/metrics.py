@@ -1,0 +1,163 @@
+"""Evaluation metrics, built from torchmetrics.
+
+Two collections, each a :class:`torchmetrics.MetricCollection` (call ``update``
+per batch, ``compute`` at the end, ``reset`` between epochs):
+
+* :func:`change_metrics` - binary change detection. **Every number is that of
+  the change class** (the positive class), as the CEECNet paper and LEVIR-CD
+  leaderboards report them. Averaging with the no-change class, which covers
+  ~95 % of the pixels and is easy, inflates the numbers; do not compare the two.
+* :func:`segmentation_metrics` - multi-class segmentation with the four
+  measures of the FCN paper (Long et al. 2015, §5): with ``n_ij`` the pixels of
+  class ``i`` predicted as ``j`` and ``t_i = Σ_j n_ij``,
+
+  - pixel accuracy ``Σ_i n_ii / Σ_i t_i``,
+  - mean accuracy ``(1/n_cl) Σ_i n_ii / t_i``,
+  - mean IoU ``(1/n_cl) Σ_i n_ii / (t_i + Σ_j n_ji − n_ii)``,
+  - frequency-weighted IoU ``(Σ_k t_k)^-1 Σ_i t_i n_ii / (t_i + Σ_j n_ji − n_ii)``.
+
+  As torchmetrics does, the class means skip classes absent from both the
+  target and the prediction.
+
+Both accept predictions as class indices ``(B, H, W)`` or as probabilities
+``(B, K, H, W)`` (binary: ``K`` = 1 or 2, channel 1 being "change").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    BinaryAccuracy,
+    BinaryCohenKappa,
+    BinaryF1Score,
+    BinaryJaccardIndex,
+    BinaryMatthewsCorrCoef,
+    BinaryPrecision,
+    BinaryRecall,
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassJaccardIndex,
+)
+
+
+class FrequencyWeightedIoU(MulticlassConfusionMatrix):
+    """Frequency-weighted IoU (FCN paper): per-class IoU weighted by the class's pixel share.
+
+    torchmetrics has no such metric, so this one accumulates torchmetrics'
+    confusion matrix and reduces it in :meth:`compute`.
+    """
+
+    def compute(self) -> Tensor:
+        confmat = self.confmat.double()  # (K, K): rows = target, columns = prediction
+        true_positives = confmat.diagonal()
+        support = confmat.sum(dim=1)  # t_i
+        union = support + confmat.sum(dim=0) - true_positives
+        iou = torch.where(union > 0, true_positives / union.clamp(min=1), 0.0)
+        return ((support * iou).sum() / support.sum().clamp(min=1)).float()
+
+
+class ChangeMetrics(MetricCollection):
+    """A collection of binary metrics that also takes ``(B, K, H, W)`` probabilities.
+
+    torchmetrics' binary metrics want ``(B, H, W)`` change probabilities or
+    labels; this class picks the change channel first.
+    """
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        super().update(*binary_inputs(preds, target))
+
+    def forward(self, preds: Tensor, target: Tensor) -> dict[str, Any]:
+        return super().forward(*binary_inputs(preds, target))
+
+
+def binary_inputs(preds: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """Predictions and target as torchmetrics' binary metrics want them, ``(B, H, W)`` each.
+
+    Args:
+        preds: class indices ``(B, H, W)``, change probabilities ``(B, H, W)``,
+            or probabilities ``(B, 1, H, W)`` / ``(B, 2, H, W)`` (channel 1 = change).
+        target: ``(B, H, W)`` in {0, 1}, ``(B, 1, H, W)`` or one-hot ``(B, 2, H, W)``.
+    """
+    if preds.ndim == 4:
+        if preds.shape[1] not in (1, 2):
+            raise ValueError(
+                f"preds for binary change must have 1 or 2 channels, got {tuple(preds.shape)}"
+            )
+        preds = preds[:, -1]  # (B, H, W) probability of change
+    if target.ndim == 4:
+        if target.shape[1] not in (1, 2):
+            raise ValueError(
+                f"target for binary change must have 1 or 2 channels, got {tuple(target.shape)}"
+            )
+        target = target.argmax(dim=1) if target.shape[1] == 2 else target[:, 0]
+    if preds.shape != target.shape:
+        raise ValueError(
+            f"preds and target must match as (B, H, W), got {tuple(preds.shape)} and "
+            f"{tuple(target.shape)}"
+        )
+    return preds, target.long()
+
+
+def change_metrics(threshold: float = 0.5) -> ChangeMetrics:
+    """Metrics of the **change class** for binary change detection.
+
+    Keys: ``precision``, ``recall``, ``f1``, ``iou``, ``mcc`` (Matthews
+    correlation), ``kappa`` (Cohen's kappa) and ``accuracy`` (overall accuracy;
+    the only one that counts both classes). Use ``.clone(prefix="val_")`` for
+    prefixed names.
+
+    Args:
+        threshold: probabilities above it count as change.
+    """
+    return ChangeMetrics(
+        {
+            "precision": BinaryPrecision(threshold=threshold),
+            "recall": BinaryRecall(threshold=threshold),
+            "f1": BinaryF1Score(threshold=threshold),
+            "iou": BinaryJaccardIndex(threshold=threshold),
+            "mcc": BinaryMatthewsCorrCoef(threshold=threshold),
+            "kappa": BinaryCohenKappa(threshold=threshold),
+            "accuracy": BinaryAccuracy(threshold=threshold),
+        }
+    )
+
+
+def segmentation_metrics(num_classes: int, ignore_index: int | None = None) -> MetricCollection:
+    """The FCN paper's four metrics for ``num_classes``-class segmentation.
+
+    Keys: ``pixel_accuracy``, ``mean_accuracy``, ``miou`` and ``fwiou``.
+
+    Args:
+        num_classes: number of classes ``K``.
+        ignore_index: a target value to leave out (e.g. 255 for "unlabelled").
+    """
+    if int(num_classes) != num_classes or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    common = {"num_classes": int(num_classes), "ignore_index": ignore_index}
+    return MetricCollection(
+        {
+            "pixel_accuracy": MulticlassAccuracy(average="micro", **common),
+            "mean_accuracy": MulticlassAccuracy(average="macro", **common),
+            "miou": MulticlassJaccardIndex(average="macro", **common),
+            "fwiou": FrequencyWeightedIoU(**common),
+        }
+    )
+
+
+def metrics_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str]) -> str:
+    """A plain-text table: one row per run, one column per metric key.
+
+    Args:
+        results: run name → metric name → value (e.g. ``Trainer.evaluate`` results).
+        keys: the metric names to show, in order.
+    """
+    width = max(len(name) for name in results)
+    lines = ["  ".join([" " * width, *(f"{key:>14}" for key in keys)])]
+    for name, values in results.items():
+        lines.append("  ".join([f"{name:<{width}}", *(f"{values[key]:>14.4f}" for key in keys)]))
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""Metrics checked against confusion matrices worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ceec_lab.metrics import binary_inputs, change_metrics, metrics_table, segmentation_metrics
+
+# Binary: TP = 3, FP = 1, FN = 2, TN = 4 on ten pixels, one image (1, 2, 5).
+TARGET = torch.tensor([[[1, 1, 1, 1, 1, 0, 0, 0, 0, 0]]]).view(1, 2, 5)
+PREDS = torch.tensor([[[1, 1, 1, 0, 0, 1, 0, 0, 0, 0]]]).view(1, 2, 5)
+CHANGE = {
+    "precision": 3 / 4,
+    "recall": 3 / 5,
+    "f1": 2 * 3 / (2 * 3 + 1 + 2),
+    "iou": 3 / (3 + 1 + 2),
+    "accuracy": 7 / 10,
+    "mcc": (3 * 4 - 1 * 2) / math.sqrt(4 * 5 * 5 * 6),
+    # p_o = 0.7, p_e = (4·5 + 6·5) / 100 = 0.5
+    "kappa": (0.7 - 0.5) / (1 - 0.5),
+}
+
+
+def _check(result, expected):
+    assert set(result) == set(expected)
+    for key, value in expected.items():
+        assert result[key].item() == pytest.approx(value, abs=1e-5), key
+
+
+def test_change_metrics_from_labels():
+    metrics = change_metrics()
+    metrics.update(PREDS, TARGET)
+    _check(metrics.compute(), CHANGE)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_change_metrics_from_probabilities_and_one_hot_target(channels):
+    change = torch.where(PREDS == 1, 0.8, 0.3)  # (1, 2, 5) probability of change
+    probs = change[:, None] if channels == 1 else torch.stack([1 - change, change], dim=1)
+    one_hot = torch.stack([1 - TARGET, TARGET], dim=1).float()
+    _check(change_metrics()(probs, one_hot), CHANGE)
+
+
+def test_change_metrics_accumulate_and_prefix():
+    metrics = change_metrics().clone(prefix="val_")
+    metrics.update(PREDS[..., :3], TARGET[..., :3])
+    metrics.update(PREDS[..., 3:], TARGET[..., 3:])
+    _check(metrics.compute(), {f"val_{key}": value for key, value in CHANGE.items()})
+
+
+def test_headline_numbers_are_those_of_the_change_class():
+    # Predicting "no change" everywhere: 90 % accurate, yet it finds no change at all.
+    target = torch.zeros(1, 4, 5, dtype=torch.long)
+    target[0, 0, :2] = 1
+    result = change_metrics()(torch.zeros_like(target), target)
+    assert result["accuracy"].item() == pytest.approx(0.9)
+    assert result["recall"].item() == 0 and result["f1"].item() == 0 and result["iou"].item() == 0
+
+
+@pytest.mark.parametrize(
+    ("preds", "target", "message"),
+    [
+        (torch.rand(1, 3, 2, 2), torch.zeros(1, 2, 2), "preds for binary change"),
+        (torch.rand(1, 2, 2), torch.zeros(1, 3, 2, 2), "target for binary change"),
+        (torch.rand(1, 2, 3), torch.zeros(1, 2, 2), "must match"),
+    ],
+)
+def test_binary_inputs_bad_shapes(preds, target, message):
+    with pytest.raises(ValueError, match=message):
+        binary_inputs(preds, target)
+
+
+# Three classes, six pixels. Confusion matrix (rows = target, columns = prediction):
+#   [[2, 1, 0],
+#    [0, 1, 1],
+#    [0, 0, 1]]    t = (3, 2, 1); IoU = (2/3, 1/3, 1/2)
+SEG_TARGET = torch.tensor([[[0, 0, 0], [1, 1, 2]]])
+SEG_PREDS = torch.tensor([[[0, 0, 1], [1, 2, 2]]])
+SEGMENTATION = {
+    "pixel_accuracy": 4 / 6,
+    "mean_accuracy": (2 / 3 + 1 / 2 + 1) / 3,
+    "miou": (2 / 3 + 1 / 3 + 1 / 2) / 3,
+    "fwiou": (3 * 2 / 3 + 2 * 1 / 3 + 1 * 1 / 2) / 6,
+}
+
+
+def test_segmentation_metrics_from_labels():
+    metrics = segmentation_metrics(3)
+    metrics.update(SEG_PREDS, SEG_TARGET)
+    _check(metrics.compute(), SEGMENTATION)
+
+
+def test_segmentation_metrics_from_probabilities_accumulated():
+    probs = torch.nn.functional.one_hot(SEG_PREDS, 3).permute(0, 3, 1, 2).float() * 0.6 + 0.1
+    metrics = segmentation_metrics(3)
+    metrics.update(probs[..., :1], SEG_TARGET[..., :1])
+    metrics.update(probs[..., 1:], SEG_TARGET[..., 1:])
+    _check(metrics.compute(), SEGMENTATION)
+
+
+def test_segmentation_ignore_index_and_absent_classes():
+    target = torch.tensor([[[0, 0, 255, 1]]])
+    preds = torch.tensor([[[0, 1, 2, 1]]])
+    result = segmentation_metrics(4, ignore_index=255)(preds, target)
+    # Confusion matrix over classes 0, 1 (class 3 absent from both, so skipped):
+    # [[1, 1], [0, 1]]: IoU = (1/2, 1/2)
+    assert result["pixel_accuracy"].item() == pytest.approx(2 / 3)
+    assert result["miou"].item() == pytest.approx(0.5)
+    assert result["fwiou"].item() == pytest.approx((2 * 0.5 + 1 * 0.5) / 3)
+
+
+def test_segmentation_needs_two_classes():
+    with pytest.raises(ValueError, match="num_classes must be an integer >= 2"):
+        segmentation_metrics(1)
+
+
+def test_metrics_table():
+    table = metrics_table({"CE": {"miou": 0.5, "f1": 0.25}, "fractal": {"miou": 0.625}}, ["miou"])
+    header, first, second = table.splitlines()
+    assert header.split() == ["miou"]
+    assert first.split() == ["CE", "0.5000"] and second.split() == ["fractal", "0.6250"]
