@@ -26,9 +26,9 @@ from ceec_lab.experiments import (
     train_change_baseline,
     train_model,
 )
+from ceec_lab.files import atomic_path
 from ceec_lab.losses import create_loss
 from ceec_lab.models import create_model
-from ceec_lab.train.io import atomic_path
 
 CHANGE_MODELS = [
     "differencing_otsu",

@@ -81,8 +81,8 @@ def train_command(args: argparse.Namespace) -> int:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """``ceec-lab evaluate``: a checkpoint's loss and metrics on the validation data."""
+    from ceec_lab.files import load_torch
     from ceec_lab.train.config import ExperimentConfig, apply_overrides, load_config
-    from ceec_lab.train.io import load_torch
     from ceec_lab.train.runs import run_evaluation
 
     _log_to_console()

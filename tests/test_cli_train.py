@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from ceec_lab.cli_train import main
-from ceec_lab.train.io import load_torch
+from ceec_lab.files import load_torch
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 TINY = ["data.size=32", "data.n_train=8", "data.n_val=4", "data.batch_size=4"]

@@ -7,14 +7,14 @@ place, so an interrupted run never leaves a half-written PNG behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import tifffile
 from PIL import Image
+
+from ceec_lab.files import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
@@ -104,15 +104,8 @@ def write_png(path: str | Path, array: np.ndarray) -> None:
     path = Path(path)
     if array.dtype != np.uint8:
         raise ValueError(f"{path}: write_png expects uint8 pixels, got {array.dtype}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(array).save(handle, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format="PNG")
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ceec_lab.config import get_device
+from ceec_lab.files import atomic_path, load_torch, save_json
 from ceec_lab.train import distributed as dist
 from ceec_lab.train.config import (
     ConfigError,
@@ -36,7 +37,6 @@ from ceec_lab.train.config import (
 )
 from ceec_lab.train.history import History
 from ceec_lab.train.inference import predict_folder
-from ceec_lab.train.io import atomic_path, load_torch, save_json
 from ceec_lab.train.seeding import seed_everything
 from ceec_lab.train.trainer import Trainer
 

@@ -35,11 +35,11 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ceec_lab.config import get_device
+from ceec_lab.files import load_torch, save_torch
 from ceec_lab.train import distributed as dist
 from ceec_lab.train.callbacks import Checkpoint, EarlyStopping
 from ceec_lab.train.history import History
 from ceec_lab.train.inference import OUTPUT_KINDS, output_to_probs, sliding_window_probs
-from ceec_lab.train.io import load_torch, save_torch
 from ceec_lab.train.seeding import get_rng_state, seed_everything, set_rng_state
 
 logger = logging.getLogger(__name__)

@@ -109,7 +109,7 @@ def test_synthetic_folder_round_trip(tmp_path: Path) -> None:
     for i in range(3):
         assert torch.equal(folder[i]["mask"], synthetic[i]["mask"])
         assert (folder[i]["image2"] - synthetic[i]["image2"]).abs().max() <= 0.5 / 255 + 1e-6
-    assert not list(tmp_path.rglob(".*.png")), "temporary files left behind"
+    assert not list(tmp_path.rglob(".*")), "temporary files left behind"
 
 
 def test_real_levircd_samples_load_and_tile(levircd_samples: Path) -> None:

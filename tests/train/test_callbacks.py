@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from ceec_lab.files import load_torch
 from ceec_lab.train import Checkpoint, EarlyStopping, History, LivePlot
-from ceec_lab.train.io import load_torch
 
 
 def feed(callback, values: list[float], key: str = "val_f1") -> list[bool]:

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ceec_lab.files import load_torch
 from ceec_lab.losses import EvolvingDepth, FractalTanimotoLoss, create_loss
 from ceec_lab.train import Callback, NonFiniteLossError, Trainer
-from ceec_lab.train.io import load_torch
 from ceec_lab.train.trainer import _resolve_amp
 
 

@@ -5,8 +5,8 @@ Writing a checkpoint or an image straight to its final name risks leaving a
 truncated file that a later ``--resume`` or a viewer then chokes on. Writing to
 a temporary file in the *same* folder and renaming it with :func:`os.replace`
 is atomic on POSIX and Windows: readers see the old file or the new one, never
-a mix. (PNG predictions go through :func:`ceec_lab.data.write_png`, which does
-the same.)
+a mix. Checkpoints, JSON and YAML files, and every PNG the kit writes
+(:func:`ceec_lab.data.write_png`) go through :func:`atomic_path`.
 """
 
 from __future__ import annotations
