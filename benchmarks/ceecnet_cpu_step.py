@@ -9,6 +9,8 @@ at most half of that. Run from the project root::
 
 It prints the time of every step and the mean of the steps after the warm-up
 (the first step also pays for oneDNN kernel creation and memory allocation).
+On a shared machine, steps that run while other processes hold a core take
+several times longer with two threads; ``--threads 1`` is slower but steadier.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def main() -> None:
     print(
         f"{args.model} {args.preset} norm={args.norm} batch={args.batch} {args.size}x{args.size} "
         f"threads={torch.get_num_threads()} channels_last={args.channels_last}: "
-        f"mean {statistics.mean(measured):.2f} s per training step over {len(measured)} steps"
+        f"mean {statistics.mean(measured):.2f} s per training step over {len(measured)} steps "
+        f"(median {statistics.median(measured):.2f} s, fastest {min(measured):.2f} s)"
     )
 
 

@@ -1,0 +1,39 @@
+"""CEECNet V1/V2 and FracTAL ResNet (Diakogiannis et al. 2021), ported from the reference.
+
+``model.py`` wires the mantis encoder/decoder; ``blocks.py`` holds the units and
+the multitask head; the shared layers are in :mod:`ceec_lab.models.nn`.
+"""
+
+from ceec_lab.models.ceecnet.blocks import (
+    CEECUnitV1,
+    CEECUnitV2,
+    FracTALResNetUnit,
+    MultitaskHead,
+    ResNetV2Block,
+)
+from ceec_lab.models.ceecnet.model import (
+    PRESETS,
+    CEECNet,
+    CEECNetConfig,
+    CEECNetSegmentation,
+    ceecnet_segmentation,
+    ceecnet_v1,
+    ceecnet_v2,
+    fractal_resnet,
+)
+
+__all__ = [
+    "PRESETS",
+    "CEECNet",
+    "CEECNetConfig",
+    "CEECNetSegmentation",
+    "CEECUnitV1",
+    "CEECUnitV2",
+    "FracTALResNetUnit",
+    "MultitaskHead",
+    "ResNetV2Block",
+    "ceecnet_segmentation",
+    "ceecnet_v1",
+    "ceecnet_v2",
+    "fractal_resnet",
+]
