@@ -68,6 +68,7 @@ class DataConfig:
     difficulty: float = 0.5  # synthetic change nuisance in [0, 1]
     seed: int = 0  # synthetic data set seed (validation uses seed + 1)
     num_workers: int = 0  # DataLoader worker processes
+    augment: bool = False  # change pairs: shared D4, per-date jitter, time swap, no-change pairs
 
 
 @dataclass

@@ -26,6 +26,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ceec_lab.config import get_device
+from ceec_lab.data import (
+    ChangeAugmentation,
+    ChangeFolderDataset,
+    SyntheticChangeDataset,
+    SyntheticSegmentationDataset,
+)
 from ceec_lab.files import atomic_path, load_torch, save_json
 from ceec_lab.train import distributed as dist
 from ceec_lab.train.config import (
@@ -63,8 +69,6 @@ def data_task(kind: str) -> str:
 def data_num_classes(data: DataConfig) -> int:
     """Classes in the data: 5 synthetic land-cover classes, else 2 (change / no change)."""
     if data.kind == "synthetic_segmentation":
-        from ceec_lab.data import SyntheticSegmentationDataset
-
         return SyntheticSegmentationDataset.num_classes
     return 2
 
@@ -115,8 +119,6 @@ def build_loss(config: ExperimentConfig, model: nn.Module) -> nn.Module:
 
 def build_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Dataset]:
     """Training and validation sets; synthetic validation uses ``seed + 1``."""
-    from ceec_lab.data import SyntheticChangeDataset, SyntheticSegmentationDataset
-
     if data.kind == "synthetic_segmentation":
         return (
             SyntheticSegmentationDataset(data.n_train, data.size, data.seed),
@@ -125,16 +127,21 @@ def build_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Dataset]
     if data.kind == "synthetic_change":
         common = {"size": data.size, "difficulty": data.difficulty, "multitask": multitask}
         return (
-            SyntheticChangeDataset(data.n_train, seed=data.seed, **common),
+            SyntheticChangeDataset(
+                data.n_train, seed=data.seed, transform=_augmentation(data), **common
+            ),
             SyntheticChangeDataset(data.n_val, seed=data.seed + 1, **common),
         )
     return _folder_datasets(data, multitask)
 
 
+def _augmentation(data: DataConfig) -> ChangeAugmentation | None:
+    """The reference's training augmentation when ``data.augment`` (images stay in [0, 1])."""
+    return ChangeAugmentation(normalise=None, seed=data.seed) if data.augment else None
+
+
 def _folder_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Dataset]:
     """``train``/``val`` (or ``test``) splits of a folder; a flat folder serves both."""
-    from ceec_lab.data import ChangeFolderDataset
-
     root = Path(data.path)
     splits = [s for s in ("train", "val", "test") if (root / s).is_dir()]
     train_split = "train" if "train" in splits else None
@@ -143,8 +150,10 @@ def _folder_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Datase
         logger.info("%s has no validation split: validating on the training images", root)
     try:
         return tuple(
-            ChangeFolderDataset(root, split, patch_size=data.patch_size, multitask=multitask)
-            for split in (train_split, val_split)
+            ChangeFolderDataset(
+                root, split, patch_size=data.patch_size, multitask=multitask, transform=transform
+            )
+            for split, transform in ((train_split, _augmentation(data)), (val_split, None))
         )
     except (FileNotFoundError, ValueError) as error:
         raise ConfigError(f"data.path: {error}") from error

@@ -21,6 +21,8 @@ from ceec_lab.viz.losses import (
 from ceec_lab.viz.predictions import (
     change_error_map,
     plot_change_predictions,
+    plot_loss_and_depth,
+    plot_multitask_outputs,
     plot_segmentation_predictions,
 )
 
@@ -35,7 +37,9 @@ __all__ = [
     "plot_crisp_sigmoid",
     "plot_dice_curves",
     "plot_difference_vs_difficulty",
+    "plot_loss_and_depth",
     "plot_loss_comparison",
+    "plot_multitask_outputs",
     "plot_segmentation_predictions",
     "plot_segmentation_sample",
     "plot_similarity_curves",

@@ -9,6 +9,7 @@ its own decision, so hesitant pixels look dim.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -111,5 +112,57 @@ def plot_segmentation_predictions(
         ax.set_title(title, fontsize="medium")
     for ax in axes.ravel():
         ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def plot_multitask_outputs(
+    sample: Mapping[str, torch.Tensor], outputs: Sequence[torch.Tensor], channel: int = 1
+) -> Figure:
+    """CEECNet's three outputs for one pair (top) above their targets (bottom).
+
+    Args:
+        sample: a change sample with ``mask`` and, ideally, ``boundary`` and
+            ``distance`` targets (``multitask=True`` datasets).
+        outputs: ``(segmentation, boundary, distance)``, each ``(K, H, W)``.
+        channel: which class to show (1 = change).
+    """
+    targets = [
+        as_numpy(sample["mask"]) == channel,
+        *(as_numpy(sample[k][channel]) if k in sample else None for k in ("boundary", "distance")),
+    ]
+    fig, axes = plt.subplots(2, 3, figsize=(8.4, 5.8))
+    for col, (name, output, target) in enumerate(
+        zip(("segmentation", "boundary", "distance"), outputs, targets, strict=True)
+    ):
+        axes[0, col].imshow(as_numpy(output[channel].float()), cmap="viridis", vmin=0, vmax=1)
+        axes[0, col].set_title(f"predicted {name}")
+        if target is not None:
+            axes[1, col].imshow(target, cmap="viridis", vmin=0, vmax=1)
+            axes[1, col].set_title(f"target {name}")
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_and_depth(history: Any) -> Figure:
+    """Training and validation loss per epoch, with the loss depth as a step line.
+
+    With the evolving loss (paper §4) the loss jumps up when the depth rises:
+    a deeper fractal Tanimoto is a stricter judge of the same predictions, so
+    compare loss values only within one stage.
+    """
+    epochs = history.column("epoch")
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for key in ("train_loss", "val_loss"):
+        points = [(e, v) for e, v in zip(epochs, history.column(key), strict=True) if v is not None]
+        if points:
+            ax.plot(*zip(*points, strict=True), "o-", ms=3, label=key)
+    ax.set(xlabel="epoch", ylabel="loss  (1 − FTC_D)")
+    depth_ax = ax.twinx()
+    depth_ax.step(epochs, history.column("loss_depth"), where="mid", color="gray", ls="--")
+    depth_ax.set_ylabel("loss depth D", color="gray")
+    ax.legend(loc="upper right")
     fig.tight_layout()
     return fig

@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ceec_lab.train.config import ConfigError, ExperimentConfig, apply_overrides, load_config
-from ceec_lab.train.runs import build_schedule, make_trainer, prepare
+from ceec_lab.data import ChangeAugmentation
+from ceec_lab.train.config import (
+    ConfigError,
+    DataConfig,
+    ExperimentConfig,
+    apply_overrides,
+    load_config,
+)
+from ceec_lab.train.runs import build_datasets, build_schedule, make_trainer, prepare
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 TINY = ["data.size=32", "data.n_train=4", "data.n_val=4", "data.batch_size=4"]
@@ -148,3 +155,18 @@ def test_folder_data(tmp_path: Path):
     experiment = prepare(change_config(data={"kind": "folder", "path": str(tmp_path / "flat")}))
     assert len(experiment.train_set) == len(experiment.val_set) == 3  # flat: one set for both
     assert set(experiment.train_set[0]) == {"image1", "image2", "mask"}
+
+
+def test_augment_applies_the_reference_augmentation_to_training_pairs_only() -> None:
+    train_set, val_set = build_datasets(DataConfig(size=32, n_train=4, n_val=2, augment=True), True)
+    assert isinstance(train_set.transform, ChangeAugmentation) and val_set.transform is None
+    assert train_set.transform.no_change > 0 and train_set.transform.time_swap > 0
+    sample = train_set[0]
+    assert sample["image1"].min() >= 0 and sample["boundary"].shape == (2, 32, 32)
+
+
+def test_ceecnet_configs_use_group_norm_and_augmentation() -> None:
+    for name in ("ceecnet_v1", "ceecnet_v2", "fractal_resnet"):
+        config = load_config(CONFIGS[0].parent / f"{name}.yaml")
+        assert config.model.kwargs["norm"] == "group" and config.data.augment
+        assert config.loss.name == "multitask" and config.train.schedule == "paper"

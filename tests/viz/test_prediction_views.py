@@ -34,3 +34,19 @@ def test_prediction_grids() -> None:
     scenes = [SyntheticSegmentationDataset(1, 32)[0]]
     fig = plot_segmentation_predictions(scenes, {"m": [torch.rand(5, 32, 32)]})
     assert len(fig.axes) == 3
+
+
+def test_multitask_outputs_and_loss_depth_figures() -> None:
+    from ceec_lab.train import History
+    from ceec_lab.viz import plot_loss_and_depth, plot_multitask_outputs
+
+    sample = SyntheticChangeDataset(1, 32, multitask=True)[0]
+    outputs = [torch.rand(2, 32, 32) for _ in range(3)]
+    assert len(plot_multitask_outputs(sample, outputs).axes) == 6
+    history = History()
+    history.epochs = [
+        {"epoch": e, "train_loss": 0.5 / e, "val_loss": 0.6 / e, "loss_depth": d}
+        for e, d in ((1, 0), (2, 10), (3, 20))
+    ]
+    fig = plot_loss_and_depth(history)
+    assert len(fig.axes) == 2 and list(fig.axes[1].lines[0].get_ydata()) == [0, 10, 20]
