@@ -57,50 +57,50 @@ class FCEF(nn.Module):
         return self.decoder(bottom, skips)  # (B, K, H, W)
 
 
-class FCSiamConc(nn.Module):
+class _SiameseFC(nn.Module):
+    """Shared encoder on each date; subclasses say how the two dates' skips combine."""
+
+    task = "change"
+    output = "logits"
+    skip_multiplier = 1  # skip channels relative to one date's
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.encoder = Encoder(in_channels, dropout)
+        self.decoder = Decoder(num_classes, skip_multiplier=self.skip_multiplier, dropout=dropout)
+
+    def combine(self, skip1: Tensor, skip2: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        check_pair(x1, x2, self.in_channels, SIAMESE_INPUT_MULTIPLE)
+        skips1, _ = self.encoder(x1)  # same weights for both dates
+        skips2, bottom = self.encoder(x2)  # bottom: (B, 128, H/16, W/16)
+        skips = [self.combine(s1, s2) for s1, s2 in zip(skips1, skips2, strict=True)]
+        return self.decoder(bottom, skips)  # (B, K, H, W)
+
+
+class FCSiamConc(_SiameseFC):
     """FC-Siam-conc: shared encoder on each date; skips concatenate both dates' features.
 
     Args and shapes as :class:`FCEF`.
     """
 
-    task = "change"
-    output = "logits"
+    skip_multiplier = 2
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> None:
-        super().__init__()
-        self.in_channels = in_channels
-        self.encoder = Encoder(in_channels, dropout)
-        self.decoder = Decoder(num_classes, skip_multiplier=2, dropout=dropout)
-
-    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
-        check_pair(x1, x2, self.in_channels, SIAMESE_INPUT_MULTIPLE)
-        skips1, _ = self.encoder(x1)  # same weights for both dates
-        skips2, bottom = self.encoder(x2)  # bottom: (B, 128, H/16, W/16)
-        skips = [torch.cat([s1, s2], dim=1) for s1, s2 in zip(skips1, skips2, strict=True)]
-        return self.decoder(bottom, skips)  # (B, K, H, W)
+    def combine(self, skip1: Tensor, skip2: Tensor) -> Tensor:
+        return torch.cat([skip1, skip2], dim=1)  # (B, 2C_i, H_i, W_i)
 
 
-class FCSiamDiff(nn.Module):
+class FCSiamDiff(_SiameseFC):
     """FC-Siam-diff: shared encoder on each date; skips carry ``|skip1 − skip2|``.
 
     Args and shapes as :class:`FCEF`.
     """
 
-    task = "change"
-    output = "logits"
-
-    def __init__(self, in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> None:
-        super().__init__()
-        self.in_channels = in_channels
-        self.encoder = Encoder(in_channels, dropout)
-        self.decoder = Decoder(num_classes, skip_multiplier=1, dropout=dropout)
-
-    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
-        check_pair(x1, x2, self.in_channels, SIAMESE_INPUT_MULTIPLE)
-        skips1, _ = self.encoder(x1)  # same weights for both dates
-        skips2, bottom = self.encoder(x2)  # bottom: (B, 128, H/16, W/16)
-        skips = [(s1 - s2).abs() for s1, s2 in zip(skips1, skips2, strict=True)]
-        return self.decoder(bottom, skips)  # (B, K, H, W)
+    def combine(self, skip1: Tensor, skip2: Tensor) -> Tensor:
+        return (skip1 - skip2).abs()  # (B, C_i, H_i, W_i): zero where the dates agree
 
 
 def fc_ef(in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> FCEF:
