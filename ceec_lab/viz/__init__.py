@@ -1,5 +1,14 @@
 """Views: matplotlib figures and ipywidgets explorers (all testable headless)."""
 
+from ceec_lab.viz.attention import (
+    AttentionExplorer,
+    attention_views,
+    change_contrast,
+    plot_attention_gammas,
+    plot_attention_maps,
+    plot_attention_memory,
+    plot_similarity_example,
+)
 from ceec_lab.viz.data import (
     ChangePairExplorer,
     plot_augmented,
@@ -27,10 +36,16 @@ from ceec_lab.viz.predictions import (
 )
 
 __all__ = [
+    "AttentionExplorer",
     "ChangePairExplorer",
     "LossExplorer",
+    "attention_views",
+    "change_contrast",
     "change_error_map",
     "explorer_figure",
+    "plot_attention_gammas",
+    "plot_attention_maps",
+    "plot_attention_memory",
     "plot_augmented",
     "plot_change_predictions",
     "plot_change_sample",
@@ -43,6 +58,7 @@ __all__ = [
     "plot_segmentation_predictions",
     "plot_segmentation_sample",
     "plot_similarity_curves",
+    "plot_similarity_example",
     "plot_tanimoto_landscape",
     "plot_targets",
     "to_display",

@@ -1,0 +1,265 @@
+"""Measure what attention costs: peak memory of FracTAL vs softmax dot-product attention.
+
+Dot-product attention (Vaswani et al. 2017) compares every pixel with every
+other pixel: for an ``H × W`` feature map it builds an ``(HW) × (HW)`` matrix,
+so its memory grows with the *square* of the number of pixels. FracTAL
+(paper §3.2) only builds a ``(B, 1, H, W)`` spatial and a ``(B, C, 1, 1)``
+channel map, so its memory grows *linearly*. This module measures both at the
+sizes of the paper's depth-6 D6nf32 encoder, forward and backward (training
+keeps what the backward pass needs, so that is the cost that matters).
+
+Example::
+
+    rows = attention_memory_table(quick=True)
+    print(markdown_memory_table(rows))
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.profiler import ProfilerActivity, profile
+
+from ceec_lab.config import is_quick
+from ceec_lab.models.nn import RelativeFracTAL, SelfFracTAL
+
+#: Bytes in a MiB.
+MIB = 2**20
+
+#: Dot-product attention is run only when its ``(HW)²`` float32 matrix is at
+#: most this big (its backward holds about three such matrices at once).
+DOT_PRODUCT_LIMIT_BYTES = 256 * MIB
+
+
+def peak_memory(fn: Callable[[], Any], device: str | torch.device = "cpu") -> int:
+    """Peak bytes of tensor memory allocated while ``fn()`` runs, above what was live before.
+
+    On CUDA this is the allocator's own high-water mark
+    (``torch.cuda.max_memory_allocated``). On the CPU there is no such counter,
+    so the PyTorch profiler records every allocation and free of the CPU
+    allocator (``profile_memory=True``) and the peak of their running sum is
+    returned: the same quantity, memory the kernels' scratch buffers included.
+
+    Args:
+        fn: the work to measure, e.g. ``lambda: layer(x).sum().backward()``.
+        device: where ``fn`` allocates (``"cpu"`` or a CUDA device).
+
+    Returns:
+        The peak, in bytes (0 if ``fn`` allocates nothing).
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a callable taking no arguments, got {type(fn).__name__}")
+    device = torch.device(device)
+    if device.type == "cuda":
+        return _cuda_peak_memory(fn, device)
+    if device.type != "cpu":
+        raise ValueError(f"device must be 'cpu' or a CUDA device, got {device}")
+    return _cpu_peak_memory(fn)
+
+
+def _cuda_peak_memory(fn: Callable[[], Any], device: torch.device) -> int:
+    torch.cuda.synchronize(device)
+    baseline = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    fn()
+    torch.cuda.synchronize(device)
+    return max(torch.cuda.max_memory_allocated(device) - baseline, 0)
+
+
+def _cpu_peak_memory(fn: Callable[[], Any]) -> int:
+    # Kineto, the profiler's backend, prints its own progress lines unless told not to.
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    live = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        live += event.nbytes()  # > 0 for an allocation, < 0 for a free
+        peak = max(peak, live)
+    return peak
+
+
+def dot_product_weights(q: Tensor, k: Tensor) -> Tensor:
+    """The attention matrix ``softmax(Q Kᵀ / √C)`` over the ``HW`` pixels of a feature map.
+
+    Every pixel is a token of ``C`` features; row ``i`` says how much query
+    pixel ``i`` attends to each key pixel (it sums to 1).
+
+    Args:
+        q, k: ``(B, C, H, W)``.
+
+    Returns:
+        ``(B, HW, HW)``: every pixel against every pixel.
+    """
+    if q.ndim != 4 or q.shape != k.shape:
+        raise ValueError(
+            f"q and k must both be (B, C, H, W) of one shape, got {tuple(q.shape)} and "
+            f"{tuple(k.shape)}"
+        )
+    queries = q.flatten(2).transpose(1, 2)  # (B, HW, C)
+    keys = k.flatten(2)  # (B, C, HW)
+    scores = queries @ keys / math.sqrt(q.shape[1])  # (B, HW, HW)
+    return scores.softmax(dim=-1)  # (B, HW, HW), each row sums to 1
+
+
+def dot_product_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """Softmax dot-product attention over the ``HW`` pixels of a feature map.
+
+    ``softmax(Q Kᵀ / √C) V`` written out (not fused), so that the
+    ``(HW) × (HW)`` matrix is there to see: this is the textbook memory cost,
+    the one FracTAL avoids. (Fused kernels such as FlashAttention avoid storing
+    it too, by recomputing it tile by tile.)
+
+    Args:
+        q, k, v: ``(B, C, H, W)``.
+
+    Returns:
+        ``(B, C, H, W)``: every pixel a weighted mean of the values of all pixels.
+    """
+    if v.shape != q.shape:
+        raise ValueError(f"v must have the shape of q, {tuple(q.shape)}, got {tuple(v.shape)}")
+    weights = dot_product_weights(q, k)  # (B, HW, HW)
+    out = weights @ v.flatten(2).transpose(1, 2)  # (B, HW, C)
+    return out.transpose(1, 2).reshape(q.shape)  # (B, C, H, W)
+
+
+def dot_product_self_attention(layer: RelativeFracTAL, x: Tensor) -> Tensor:
+    """``layer`` with its FracTAL similarity swapped for dot-product attention.
+
+    The queries, keys, values and the output norm are the layer's own, so a
+    comparison of the two measures the similarity and nothing else.
+
+    Args:
+        layer: a :class:`~ceec_lab.models.nn.SelfFracTAL` (or relative) layer.
+        x: ``(B, C, H, W)`` input.
+    """
+    q, k, v = (projection(x).sigmoid() for projection in (layer.query, layer.key, layer.value))
+    return layer.norm(dot_product_attention(q, k, v))  # (B, nkeys, H, W)
+
+
+def encoder_level_shape(level: int, nfilters: int = 32, size: int = 256) -> tuple[int, int]:
+    """``(channels, side)`` of encoder level ``level`` of a D6nf32 CEECNet on ``size`` inputs."""
+    return nfilters * 2**level, size // 2**level
+
+
+def _training_peak(forward: Callable[[Tensor], Tensor], layer: nn.Module, x: Tensor) -> int:
+    """Peak memory of ``forward(x).sum().backward()``, starting with no gradients."""
+    layer.zero_grad(set_to_none=True)
+    x.grad = None
+    return peak_memory(lambda: forward(x).sum().backward(), x.device)
+
+
+def attention_memory_row(
+    level: int,
+    size: int = 256,
+    device: str | torch.device = "cpu",
+    max_matrix_bytes: int = DOT_PRODUCT_LIMIT_BYTES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Measure one encoder level: FracTAL and (when it fits) dot-product attention.
+
+    Both run forward + backward on one ``(1, C, side, side)`` map through the
+    same :class:`~ceec_lab.models.nn.SelfFracTAL` layer (``nheads = 4·2^level``,
+    GroupNorm, depth 5, as in CEECNet's units).
+
+    Args:
+        level: encoder level ``i``: ``C = 32·2^i`` channels on a ``size/2^i`` map.
+        size: side of the network's input.
+        device: where to measure (see :func:`peak_memory`).
+        max_matrix_bytes: run dot-product attention only if one ``(HW)²``
+            float32 matrix is at most this big.
+        seed: seed of the layer's weights and of the input.
+
+    Returns:
+        A dict with ``level, channels, side, pixels`` (= HW), ``fractal_bytes``,
+        ``matrix_bytes`` (one float32 ``(HW)²`` matrix, the least dot-product
+        attention can need), ``dot_product_bytes`` (measured, or ``None`` when
+        not run) and ``dot_product``, a readable label of either.
+    """
+    if not isinstance(level, int) or level < 0 or size % 2**level:
+        raise ValueError(f"level must be an int >= 0 with size divisible by 2**level, got {level}")
+    channels, side = encoder_level_shape(level, size=size)
+    torch.manual_seed(seed)
+    layer = SelfFracTAL(channels, channels, nheads=4 * 2**level, norm="group").to(device)
+    x = torch.rand(1, channels, side, side, device=device, requires_grad=True)
+    pixels = side * side
+    row: dict[str, Any] = dict(level=level, channels=channels, side=side, pixels=pixels)
+    row["fractal_bytes"] = _training_peak(layer, layer, x)
+    row["matrix_bytes"] = matrix_bytes = pixels**2 * 4
+    if matrix_bytes <= max_matrix_bytes:
+        dot_product = partial(dot_product_self_attention, layer)
+        row["dot_product_bytes"] = _training_peak(dot_product, layer, x)
+        row["dot_product"] = format_bytes(row["dot_product_bytes"])
+    else:
+        row["dot_product_bytes"] = None
+        row["dot_product"] = f"not run, would need ≥ {format_bytes(matrix_bytes)}"
+    return row
+
+
+def attention_memory_table(
+    levels: Sequence[int] | None = None,
+    quick: bool | None = None,
+    device: str | torch.device = "cpu",
+) -> list[dict[str, Any]]:
+    """Peak memory of FracTAL vs dot-product attention at the levels of a D6nf32 encoder.
+
+    Level ``i`` has ``C = 32·2^i`` channels on a ``256/2^i`` square map, batch 1.
+    Dot-product attention is measured where its ``(HW)²`` matrix fits in
+    :data:`DOT_PRODUCT_LIMIT_BYTES`; elsewhere the row gives the analytic lower
+    bound (one float32 matrix) and says it was not run.
+
+    Args:
+        levels: encoder levels to measure; default all six (levels 1-5 in quick mode,
+            which skips the biggest map, the slowest to measure on a CPU).
+        quick: quick mode; ``None`` reads ``CEEC_LAB_QUICK`` (see :func:`ceec_lab.is_quick`).
+        device: where to measure (see :func:`peak_memory`).
+
+    Returns:
+        One dict per level, as :func:`attention_memory_row` returns.
+    """
+    if levels is None:
+        levels = range(1, 6) if is_quick(quick) else range(6)
+    return [attention_memory_row(level, device=device) for level in levels]
+
+
+def format_bytes(nbytes: float) -> str:
+    """``1536`` → ``"1.5 KiB"``: bytes in the largest binary unit (up to GiB) that gives ≥ 1."""
+    exponent = min(int(math.log(max(abs(nbytes), 1), 1024)), 3)
+    if exponent == 0:
+        return f"{nbytes:.0f} B"
+    return f"{nbytes / 1024**exponent:.1f} {('KiB', 'MiB', 'GiB')[exponent - 1]}"
+
+
+def markdown_memory_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows of :func:`attention_memory_table` as a Markdown table."""
+    lines = [
+        "| level | C | H = W | HW | FracTAL | one (HW)² matrix | dot-product |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['level']} | {r['channels']} | {r['side']} | {r['pixels']} | "
+            f"{format_bytes(r['fractal_bytes'])} | {format_bytes(r['matrix_bytes'])} | "
+            f"{r['dot_product']} |"
+        )
+    return "\n".join(lines)
+
+
+__all__ = [
+    "DOT_PRODUCT_LIMIT_BYTES",
+    "attention_memory_row",
+    "attention_memory_table",
+    "dot_product_attention",
+    "dot_product_self_attention",
+    "dot_product_weights",
+    "encoder_level_shape",
+    "format_bytes",
+    "markdown_memory_table",
+    "peak_memory",
+]
