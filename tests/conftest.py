@@ -10,6 +10,10 @@ import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("CEEC_LAB_QUICK", "1")
+# One OpenMP thread per process, inherited by notebook kernels and subprocesses: the suite
+# runs two workers on two cores, and oversubscribed OpenMP threads spin-wait each other
+# into 30× slowdowns.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch
 
