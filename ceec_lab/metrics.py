@@ -61,6 +61,23 @@ class FrequencyWeightedIoU(MulticlassConfusionMatrix):
         return ((support * iou).sum() / support.sum().clamp(min=1)).float()
 
 
+class MatthewsCorrCoef(BinaryMatthewsCorrCoef):
+    """torchmetrics' binary MCC, except that an undefined MCC is 0 (sklearn's convention).
+
+    When a row or column of the confusion matrix is empty (e.g. a model that
+    predicts no change at all) the MCC is 0/0; its limiting value is 0.
+    torchmetrics 1.x substitutes an epsilon there and reports, for instance,
+    0.17 for such a do-nothing model (torchmetrics issue #3355), which would
+    flatter an untrained network in the kit's tables.
+    """
+
+    def compute(self) -> Tensor:
+        (tn, fp), (fn, tp) = self.confmat.tolist()
+        if 0 in (tp + fp, tp + fn, tn + fp, tn + fn):
+            return torch.zeros((), device=self.confmat.device)
+        return super().compute()
+
+
 class ChangeMetrics(MetricCollection):
     """A collection of binary metrics that also takes ``(B, K, H, W)`` probabilities.
 
@@ -120,7 +137,7 @@ def change_metrics(threshold: float = 0.5) -> ChangeMetrics:
             "recall": BinaryRecall(threshold=threshold),
             "f1": BinaryF1Score(threshold=threshold),
             "iou": BinaryJaccardIndex(threshold=threshold),
-            "mcc": BinaryMatthewsCorrCoef(threshold=threshold),
+            "mcc": MatthewsCorrCoef(threshold=threshold),
             "kappa": BinaryCohenKappa(threshold=threshold),
             "accuracy": BinaryAccuracy(threshold=threshold),
         }

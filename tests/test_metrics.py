@@ -122,3 +122,17 @@ def test_metrics_table():
     header, first, second = table.splitlines()
     assert header.split() == ["miou"]
     assert first.split() == ["CE", "0.5000"] and second.split() == ["fractal", "0.6250"]
+
+
+def test_mcc_of_a_model_that_never_predicts_change_is_zero() -> None:
+    target = torch.zeros(1, 10, 100, dtype=torch.long)
+    target[0, :3] = 1
+    metrics = change_metrics()
+    metrics.update(torch.zeros(1, 10, 100), target)
+    assert metrics.compute()["mcc"] == 0.0  # torchmetrics alone reports ~0.17 here
+    metrics.reset()
+    preds = torch.zeros(1, 10, 100)
+    preds[0, :2] = 1.0  # 200 true positives, 100 misses, no false alarms
+    metrics.update(preds, target)
+    expected = (200 * 700) / ((200 * 300 * 700 * 800) ** 0.5)
+    assert metrics.compute()["mcc"].item() == pytest.approx(expected, rel=1e-5)

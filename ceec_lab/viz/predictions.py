@@ -55,7 +55,9 @@ def change_error_map(mask: torch.Tensor, probs: torch.Tensor, threshold: float =
 
 
 def _legend(fig: Figure) -> None:
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in _ERROR_COLOURS.values()]
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, fc=c, ec="black", lw=0.5) for c in _ERROR_COLOURS.values()
+    ]
     labels = ["true positive", "false positive", "false negative"]
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
 
