@@ -12,8 +12,21 @@ Import it as ``import ceec_lab as cl``. The sub-packages are
 * :mod:`ceec_lab.viz` - matplotlib figures and ipywidgets explorers.
 """
 
+import importlib
+from types import ModuleType
+
 from ceec_lab.config import find_levircd_samples, get_device, is_quick
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "find_levircd_samples", "get_device", "is_quick"]
+_SUBMODULES = ("data", "experiments", "losses", "metrics", "models", "train", "viz")
+
+__all__ = ["__version__", "find_levircd_samples", "get_device", "is_quick", *_SUBMODULES]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """Import sub-packages on first use, so ``cl.data`` works after ``import ceec_lab as cl``
+    without paying for matplotlib and ipywidgets until they are needed."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"ceec_lab.{name}")
+    raise AttributeError(f"module 'ceec_lab' has no attribute {name!r}")
