@@ -145,13 +145,14 @@ class ChangeBenchmark:
     val_seed: int = 1
 
     def datasets(
-        self, difficulty: float | tuple[float, float] | None = None
+        self, difficulty: float | tuple[float, float] | None = None, multitask: bool = False
     ) -> tuple[Dataset, Dataset]:
-        """Training and validation pairs (different seeds, the same difficulty or range)."""
+        """Training and validation pairs (different seeds, the same difficulty or range);
+        ``multitask`` adds the boundary and distance targets CEECNet's loss needs."""
         level = self.difficulty if difficulty is None else difficulty
         return (
-            SyntheticChangeDataset(self.n_train, self.size, self.train_seed, level),
-            SyntheticChangeDataset(self.n_val, self.size, self.val_seed, level),
+            SyntheticChangeDataset(self.n_train, self.size, self.train_seed, level, multitask),
+            SyntheticChangeDataset(self.n_val, self.size, self.val_seed, level, multitask),
         )
 
 
@@ -210,11 +211,24 @@ def nuisance_sweep(
     for name in model_names:
         result = train_change_baseline(name, benchmark, levels, progress, **trainer_kwargs)
         results.append(result)
-        for difficulty in difficulties:
-            _, val_set = benchmark.datasets(difficulty)
-            metrics = result.trainer.evaluate(DataLoader(val_set, benchmark.batch_size))
-            rows.append({"model": name, "difficulty": difficulty, **metrics})
+        rows += evaluate_across_difficulties(result.trainer, name, difficulties, benchmark)
     return rows, results
+
+
+def evaluate_across_difficulties(
+    trainer: Trainer, name: str, difficulties: Sequence[float], benchmark: ChangeBenchmark
+) -> list[dict[str, Any]]:
+    """Validation metrics of ``trainer``'s model on ``benchmark``'s pairs at each nuisance level.
+
+    Returns:
+        One row per difficulty: ``{"model": name, "difficulty", **metrics}``.
+    """
+    rows = []
+    for difficulty in difficulties:
+        _, val_set = benchmark.datasets(difficulty, multitask=trainer.output == "multitask")
+        metrics = trainer.evaluate(DataLoader(val_set, benchmark.batch_size))
+        rows.append({"model": name, "difficulty": difficulty, **metrics})
+    return rows
 
 
 def plot_sweep(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = ("f1", "iou")) -> Figure:

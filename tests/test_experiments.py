@@ -31,3 +31,19 @@ def test_train_model_records_history_metrics_and_time() -> None:
     assert f"{100 * result.metrics['f1']:.1f}" in table and "–" in table
     fig = plot_histories([result], ["val_loss", "val_f1"])
     assert len(fig.axes[0].lines) == 1 and len(fig.axes[0].lines[0].get_xdata()) == 2
+
+
+def test_evaluate_across_difficulties_shows_differencing_failing() -> None:
+    from ceec_lab.experiments import ChangeBenchmark, evaluate_across_difficulties
+    from ceec_lab.train import Trainer
+
+    benchmark = ChangeBenchmark(size=32, n_train=1, n_val=8)
+    trainer = Trainer(
+        create_model("differencing_otsu"),
+        create_loss("tanimoto_complement"),
+        device="cpu",
+        progress=False,
+    )
+    rows = evaluate_across_difficulties(trainer, "otsu", [0.0, 1.0], benchmark)
+    assert [r["difficulty"] for r in rows] == [0.0, 1.0] and rows[0]["model"] == "otsu"
+    assert rows[0]["f1"] > rows[1]["f1"] + 0.2
