@@ -92,7 +92,8 @@ def markdown_table(
 ) -> str:
     """A Markdown table: one line per row dict, its ``label`` entry first, then ``keys``.
 
-    Metrics are shown in percent (``percent=True``); a missing value shows as "–".
+    Metrics are shown in percent with one decimal (``percent=True``) or as fractions with
+    four; a missing value shows as "–".
     Display it in a notebook with ``IPython.display.Markdown(...)``.
     """
     header = f"| {label} | " + " | ".join(keys) + " |"
@@ -102,8 +103,12 @@ def markdown_table(
         cells = []
         for key in keys:
             value = row.get(key)
-            scale = 100 if percent and key != "time (s)" else 1
-            cells.append("–" if value is None else f"{scale * value:.1f}")
+            if value is None:
+                cells.append("–")
+            elif key == "time (s)":
+                cells.append(f"{value:.1f}")
+            else:
+                cells.append(f"{100 * value:.1f}" if percent else f"{value:.4f}")
         lines.append(f"| {row[label]} | " + " | ".join(cells) + " |")
     return "\n".join([header, rule, *lines])
 

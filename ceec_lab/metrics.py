@@ -25,7 +25,6 @@ Both accept predictions as class indices ``(B, H, W)`` or as probabilities
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -164,17 +163,3 @@ def segmentation_metrics(num_classes: int, ignore_index: int | None = None) -> M
             "fwiou": FrequencyWeightedIoU(**common),
         }
     )
-
-
-def metrics_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str]) -> str:
-    """A plain-text table: one row per run, one column per metric key.
-
-    Args:
-        results: run name → metric name → value (e.g. ``Trainer.evaluate`` results).
-        keys: the metric names to show, in order.
-    """
-    width = max(len(name) for name in results)
-    lines = ["  ".join([" " * width, *(f"{key:>14}" for key in keys)])]
-    for name, values in results.items():
-        lines.append("  ".join([f"{name:<{width}}", *(f"{values[key]:>14.4f}" for key in keys)]))
-    return "\n".join(lines)

@@ -47,3 +47,13 @@ def test_evaluate_across_difficulties_shows_differencing_failing() -> None:
     rows = evaluate_across_difficulties(trainer, "otsu", [0.0, 1.0], benchmark)
     assert [r["difficulty"] for r in rows] == [0.0, 1.0] and rows[0]["model"] == "otsu"
     assert rows[0]["f1"] > rows[1]["f1"] + 0.2
+
+
+def test_markdown_table_in_percent_or_fractions() -> None:
+    from ceec_lab.experiments import markdown_table
+
+    rows = [{"loss": "CE", "miou": 0.5, "f1": 0.25}, {"loss": "fractal", "miou": 0.625}]
+    header, rule, first, second = markdown_table(rows, ["miou", "f1"], "loss", False).splitlines()
+    assert header == "| loss | miou | f1 |" and rule == "|---|---:|---:|"
+    assert first == "| CE | 0.5000 | 0.2500 |" and second == "| fractal | 0.6250 | – |"
+    assert markdown_table(rows[:1], ["miou"], "loss").splitlines()[2] == "| CE | 50.0 |"

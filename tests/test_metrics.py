@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from ceec_lab.metrics import binary_inputs, change_metrics, metrics_table, segmentation_metrics
+from ceec_lab.metrics import binary_inputs, change_metrics, segmentation_metrics
 
 # Binary: TP = 3, FP = 1, FN = 2, TN = 4 on ten pixels, one image (1, 2, 5).
 TARGET = torch.tensor([[[1, 1, 1, 1, 1, 0, 0, 0, 0, 0]]]).view(1, 2, 5)
@@ -115,13 +115,6 @@ def test_segmentation_ignore_index_and_absent_classes():
 def test_segmentation_needs_two_classes():
     with pytest.raises(ValueError, match="num_classes must be an integer >= 2"):
         segmentation_metrics(1)
-
-
-def test_metrics_table():
-    table = metrics_table({"CE": {"miou": 0.5, "f1": 0.25}, "fractal": {"miou": 0.625}}, ["miou"])
-    header, first, second = table.splitlines()
-    assert header.split() == ["miou"]
-    assert first.split() == ["CE", "0.5000"] and second.split() == ["fractal", "0.6250"]
 
 
 def test_mcc_of_a_model_that_never_predicts_change_is_zero() -> None:
