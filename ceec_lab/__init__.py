@@ -15,13 +15,21 @@ Import it as ``import ceec_lab as cl``. The sub-packages are
 import importlib
 from types import ModuleType
 
-from ceec_lab.config import find_levircd_samples, get_device, is_quick
+from ceec_lab.config import describe_mode, find_levircd_samples, get_device, is_quick, run_mode
 
 __version__ = "0.1.0"
 
 _SUBMODULES = ("data", "experiments", "losses", "metrics", "models", "train", "viz")
 
-__all__ = ["__version__", "find_levircd_samples", "get_device", "is_quick", *_SUBMODULES]
+__all__ = [
+    "__version__",
+    "describe_mode",
+    "find_levircd_samples",
+    "get_device",
+    "is_quick",
+    "run_mode",
+    *_SUBMODULES,
+]
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ceec_lab.cli_train import add_train_commands
-from ceec_lab.config import find_levircd_samples, find_user_data, get_device, is_quick
+from ceec_lab.config import find_levircd_samples, find_user_data, get_device, run_mode
 
 _PACKAGES = (
     "torch",
@@ -50,7 +50,7 @@ def info(_args: argparse.Namespace) -> int:
 
         detail = f" ({torch.cuda.get_device_name(device)})"
     print(f"device: {device.type}{detail}")
-    print(f"quick mode: {'on' if is_quick() else 'off'} (CEEC_LAB_QUICK)")
+    print(f"budget: {run_mode()} (CEEC_LAB_MODE=quick|lab|full)")
     samples = find_levircd_samples()
     print(f"LEVIR-CD samples: {samples if samples else 'not found (set CEEC_LAB_LEVIRCD)'}")
     user = find_user_data()

@@ -2,9 +2,15 @@
 
 Two switches matter to a student:
 
-* **quick mode** shrinks every notebook and demo so it runs on a 2-core CPU in
-  seconds (the test suite uses it). Turn it on with the environment variable
-  ``CEEC_LAB_QUICK=1`` or by passing ``quick=True`` to :func:`is_quick`.
+* **the budget** (:func:`run_mode`): every notebook sizes its data, models and epochs by
+  one of three budgets, chosen with ``CEEC_LAB_MODE=quick|lab|full``:
+
+  - ``quick``: a smoke test for CI, about a minute a notebook; its numbers are noise;
+  - ``lab``: a class period on a laptop, each notebook at most ~10 minutes on 2 CPU
+    cores, with results that show the lesson (the default without a GPU);
+  - ``full``: the paper's sizes, meant for a GPU (the default with CUDA).
+
+  ``CEEC_LAB_QUICK=1`` is kept as another way to say ``quick``.
 * **device**: CUDA when present, then Apple's MPS, then the CPU.
 """
 
@@ -15,7 +21,10 @@ from pathlib import Path
 
 import torch
 
+MODE_ENV = "CEEC_LAB_MODE"
 QUICK_ENV = "CEEC_LAB_QUICK"
+#: The budgets, smallest first.
+RUN_MODES = ("quick", "lab", "full")
 LEVIRCD_ENV = "CEEC_LAB_LEVIRCD"
 DATA_ENV = "CEEC_LAB_DATA"
 
@@ -23,16 +32,59 @@ DATA_ENV = "CEEC_LAB_DATA"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def is_quick(quick: bool | None = None) -> bool:
-    """Whether quick mode is on.
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def run_mode(mode: str | None = None) -> str:
+    """The active budget: ``"quick"``, ``"lab"`` or ``"full"``.
 
     Args:
-        quick: an explicit choice wins; ``None`` reads ``CEEC_LAB_QUICK``
-            (``1``, ``true``, ``yes``, ``on`` mean on).
+        mode: an explicit choice wins. ``None`` reads ``CEEC_LAB_MODE``; if that is
+            unset, ``CEEC_LAB_QUICK=1`` means ``"quick"``; otherwise the default is
+            ``"full"`` when a CUDA device is present and ``"lab"`` when not.
+
+    Raises:
+        ValueError: the mode (or ``CEEC_LAB_MODE``) is not one of :data:`RUN_MODES`.
+    """
+    source = "mode"
+    if mode is None and os.environ.get(MODE_ENV, "").strip():
+        mode, source = os.environ[MODE_ENV].strip().lower(), f"${MODE_ENV}"
+    if mode is None:
+        if _env_flag(QUICK_ENV):
+            return "quick"
+        return "full" if torch.cuda.is_available() else "lab"
+    if mode not in RUN_MODES:
+        raise ValueError(f"{source}={mode!r} is not a budget; expected one of {RUN_MODES}")
+    return mode
+
+
+def is_quick(quick: bool | None = None) -> bool:
+    """Whether the quick budget is active (see :func:`run_mode`).
+
+    Args:
+        quick: an explicit choice wins; ``None`` asks :func:`run_mode`.
     """
     if quick is not None:
         return bool(quick)
-    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return run_mode() == "quick"
+
+
+def describe_mode(costs: dict[str, str], mode: str | None = None) -> str:
+    """One line for a notebook's settings cell: which budget runs and what it costs.
+
+    Args:
+        costs: what each budget costs in this notebook, e.g.
+            ``{"quick": "~1 min, CPU", "lab": "~8 min on 2 CPU cores", "full": "~15 min, GPU"}``.
+        mode: the budget; ``None`` asks :func:`run_mode`.
+    """
+    mode = run_mode(mode)
+    line = f"Budget: {mode} ({costs.get(mode, 'cost not measured')})"
+    others = ", ".join(f"{m}: {costs[m]}" for m in RUN_MODES if m != mode and m in costs)
+    line += f". Switch with {MODE_ENV}=quick|lab|full" + (f" ({others})." if others else ".")
+    if mode == "quick":
+        line += "\nQuick mode is a smoke test: models barely train and the numbers below are noise."
+    return line
 
 
 def get_device(prefer: str | None = None) -> torch.device:
