@@ -36,6 +36,22 @@ def _check_length(n: int, index: int) -> None:
         raise IndexError(f"index {index} out of range for a dataset of {n} samples")
 
 
+def _cached(
+    cache: dict[int, dict[str, np.ndarray]] | None,
+    index: int,
+    make: Callable[[], dict[str, np.ndarray]],
+) -> dict[str, np.ndarray]:
+    """``make()``, remembered in ``cache`` under ``index`` (no memory at all when ``cache`` is
+    ``None``). Synthetic samples are pure functions of their seed, so a training run that
+    sees each one many times can generate it once. Copies are returned, so a transform that
+    writes into its input cannot change the cache."""
+    if cache is None:
+        return make()
+    if index not in cache:
+        cache[index] = make()
+    return {key: value.copy() for key, value in cache[index].items()}
+
+
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=np.float32))
 
@@ -86,6 +102,8 @@ class SyntheticChangeDataset(ChangeDataset):
         multitask: add ``boundary`` and ``distance`` targets.
         transform: e.g. :func:`~ceec_lab.data.augment.change_augmentation`.
         n_changes: changed buildings per pair (``None``: 1–4 at random; 0: none).
+        cache: keep every generated pair in memory (before the transform), so later
+            epochs skip the generator: about ``n · size² · 28`` bytes.
     """
 
     def __init__(
@@ -97,6 +115,7 @@ class SyntheticChangeDataset(ChangeDataset):
         multitask: bool = False,
         transform: Transform | None = None,
         n_changes: int | None = None,
+        cache: bool = False,
     ) -> None:
         super().__init__(multitask, transform)
         if n < 1:
@@ -107,6 +126,7 @@ class SyntheticChangeDataset(ChangeDataset):
         self.n, self.size, self.seed, self.n_changes = n, size, seed, n_changes
         self.difficulty = difficulty
         self._range = (float(low), float(high))
+        self._cache: dict[int, dict[str, np.ndarray]] | None = {} if cache else None
 
     def difficulty_of(self, index: int) -> float:
         """The nuisance level of pair ``index`` (fixed, or drawn from the range by seed)."""
@@ -120,7 +140,11 @@ class SyntheticChangeDataset(ChangeDataset):
 
     def load(self, index: int) -> dict[str, np.ndarray]:
         seed = sample_seed(self.seed, index)
-        return make_change_pair(seed, self.size, self.difficulty_of(index), self.n_changes)
+        return _cached(
+            self._cache,
+            index,
+            lambda: make_change_pair(seed, self.size, self.difficulty_of(index), self.n_changes),
+        )
 
 
 class SyntheticSegmentationDataset(Dataset):
@@ -130,21 +154,31 @@ class SyntheticSegmentationDataset(Dataset):
         n: number of scenes. size: side in pixels. seed: data set seed.
         transform: called as ``transform(image=..., mask=...)``, e.g. an
             ``albumentations.Compose``.
+        cache: keep every generated scene in memory (before the transform).
     """
 
     num_classes = 5
 
-    def __init__(self, n: int, size: int = 64, seed: int = 0, transform: Transform | None = None):
+    def __init__(
+        self,
+        n: int,
+        size: int = 64,
+        seed: int = 0,
+        transform: Transform | None = None,
+        cache: bool = False,
+    ) -> None:
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         self.n, self.size, self.seed, self.transform = n, size, seed, transform
+        self._cache: dict[int, dict[str, np.ndarray]] | None = {} if cache else None
 
     def __len__(self) -> int:
         return self.n
 
     def load(self, index: int) -> dict[str, np.ndarray]:
         """The raw numpy scene: ``image`` (H, W, 3) float, ``mask`` (H, W) uint8."""
-        return make_segmentation_scene(sample_seed(self.seed, index), self.size)
+        seed = sample_seed(self.seed, index)
+        return _cached(self._cache, index, lambda: make_segmentation_scene(seed, self.size))
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         _check_length(len(self), index)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from ceec_lab.data import (
     SEGMENTATION_CLASSES,
@@ -125,3 +126,24 @@ def test_difficulty_range_draws_a_level_per_pair() -> None:
     assert (dataset[1]["image2"] == fixed[1]["image2"]).all()
     with pytest.raises(ValueError, match="range"):
         SyntheticChangeDataset(2, difficulty=(0.8, 0.2))
+
+
+def test_cache_gives_the_same_samples_and_survives_in_place_transforms() -> None:
+    def zero_in_place(**sample):
+        sample["image1"] *= 0
+        return sample
+
+    plain = SyntheticChangeDataset(3, size=32, seed=4)
+    cached = SyntheticChangeDataset(3, size=32, seed=4, cache=True, transform=zero_in_place)
+    for index in range(3):
+        first = cached[index]
+        assert float(first["image1"].abs().sum()) == 0.0  # the transform ran
+        raw = cached.load(index)
+        expected = plain.load(index)
+        for key in expected:
+            np.testing.assert_array_equal(raw[key], expected[key])
+    scenes = SyntheticSegmentationDataset(2, size=32, seed=1, cache=True)
+    reference = SyntheticSegmentationDataset(2, size=32, seed=1)
+    for index in range(2):
+        assert torch.equal(scenes[index]["mask"], reference[index]["mask"])
+        assert torch.equal(scenes[index]["image"], reference[index]["image"])
