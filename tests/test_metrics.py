@@ -7,7 +7,13 @@ import math
 import pytest
 import torch
 
-from ceec_lab.metrics import binary_inputs, change_metrics, segmentation_metrics
+from ceec_lab.metrics import (
+    BoundaryMeanIoU,
+    binary_inputs,
+    boundary_band,
+    change_metrics,
+    segmentation_metrics,
+)
 
 # Binary: TP = 3, FP = 1, FN = 2, TN = 4 on ten pixels, one image (1, 2, 5).
 TARGET = torch.tensor([[[1, 1, 1, 1, 1, 0, 0, 0, 0, 0]]]).view(1, 2, 5)
@@ -84,6 +90,8 @@ SEGMENTATION = {
     "mean_accuracy": (2 / 3 + 1 / 2 + 1) / 3,
     "miou": (2 / 3 + 1 / 3 + 1 / 2) / 3,
     "fwiou": (3 * 2 / 3 + 2 * 1 / 3 + 1 * 1 / 2) / 6,
+    # Every pixel of this tiny image lies within 2 pixels of a class boundary.
+    "boundary_miou": (2 / 3 + 1 / 3 + 1 / 2) / 3,
 }
 
 
@@ -129,3 +137,26 @@ def test_mcc_of_a_model_that_never_predicts_change_is_zero() -> None:
     metrics.update(preds, target)
     expected = (200 * 700) / ((200 * 300 * 700 * 800) ** 0.5)
     assert metrics.compute()["mcc"].item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_boundary_band_and_boundary_miou_by_hand():
+    target = torch.zeros(1, 8, 8, dtype=torch.long)
+    target[..., 4:] = 1  # a vertical boundary between columns 3 and 4
+    band = boundary_band(target, width=1)
+    assert band[0, :, 3:5].all() and band.sum() == 16  # columns 3 and 4 only
+    preds = target.clone()
+    preds[..., 4] = 0  # the outline drawn one pixel too far right
+    result = segmentation_metrics(2)(preds, target)
+    # Everywhere: IoU 32/40 (class 0) and 24/32 (class 1). In the 2-pixel band (width 2:
+    # columns 2-5): class 0 TP 16 + FP 8, class 1 TP 8 + FN 8.
+    assert result["miou"].item() == pytest.approx((0.8 + 0.75) / 2)
+    assert result["boundary_miou"].item() == pytest.approx((16 / 24 + 8 / 16) / 2)
+    narrow = BoundaryMeanIoU(2, width=1)(preds, target)
+    assert narrow.item() == pytest.approx((8 / 16 + 0) / 2)
+
+
+def test_boundary_miou_keeps_the_users_ignore_index():
+    target = torch.tensor([[[0, 0, 255, 1, 1, 1]]])
+    preds = torch.tensor([[[0, 0, 0, 1, 1, 1]]])
+    value = BoundaryMeanIoU(2, width=1, ignore_index=255)(preds, target)
+    assert value.item() == pytest.approx(1.0)  # the ignored pixel never counts
