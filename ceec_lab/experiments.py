@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
@@ -93,9 +94,16 @@ def markdown_table(
     """A Markdown table: one line per row dict, its ``label`` entry first, then ``keys``.
 
     Metrics are shown in percent with one decimal (``percent=True``) or as fractions with
-    four; a missing value shows as "–".
+    four; a missing value shows as "–". A row that also holds ``"<key>_std"`` (see
+    :func:`seed_summary`) shows ``mean ± std``.
     Display it in a notebook with ``IPython.display.Markdown(...)``.
     """
+
+    def number(value: float, key: str) -> str:
+        if key == "time (s)":
+            return f"{value:.1f}"
+        return f"{100 * value:.1f}" if percent else f"{value:.4f}"
+
     header = f"| {label} | " + " | ".join(keys) + " |"
     rule = "|---|" + "---:|" * len(keys)
     lines = []
@@ -103,14 +111,64 @@ def markdown_table(
         cells = []
         for key in keys:
             value = row.get(key)
-            if value is None:
-                cells.append("–")
-            elif key == "time (s)":
-                cells.append(f"{value:.1f}")
-            else:
-                cells.append(f"{100 * value:.1f}" if percent else f"{value:.4f}")
+            cell = "–" if value is None else number(value, key)
+            if value is not None and row.get(f"{key}_std") is not None:
+                cell += f" ± {number(row[f'{key}_std'], key)}"
+            cells.append(cell)
         lines.append(f"| {row[label]} | " + " | ".join(cells) + " |")
     return "\n".join([header, rule, *lines])
+
+
+def seed_summary(
+    runs: dict[str, Sequence[dict[str, float]]], keys: Sequence[str], label: str = "run"
+) -> list[dict[str, Any]]:
+    """Mean and standard deviation over seeds of each run's metrics.
+
+    One seed's result is a sample, not a finding: two losses whose means differ by
+    less than their seed-to-seed spread have not been told apart.
+
+    Args:
+        runs: run name -> one metrics dict per seed.
+        keys: the metrics to summarise.
+        label: the key of the run name in the returned rows.
+
+    Returns:
+        One row per run: ``{label: name, "seeds": n, key: mean, "<key>_std": std}``
+        (the sample standard deviation; 0 for a single seed).
+    """
+    rows = []
+    for name, per_seed in runs.items():
+        row: dict[str, Any] = {label: name, "seeds": len(per_seed)}
+        for key in keys:
+            values = np.array([metrics[key] for metrics in per_seed], dtype=np.float64)
+            row[key] = float(values.mean())
+            row[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        rows.append(row)
+    return rows
+
+
+def separated_pairs(
+    rows: Sequence[dict[str, Any]], key: str, label: str = "run"
+) -> list[tuple[str, str, float]]:
+    """The pairs of runs whose mean ``key`` differ by more than their two spreads added.
+
+    A deliberately simple rule a student can check by eye in the table (means
+    more than ``std_a + std_b`` apart), not a significance test.
+
+    Args:
+        rows: from :func:`seed_summary`.
+
+    Returns:
+        ``(better, worse, difference)`` triples, largest difference first.
+    """
+    pairs = []
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            better, worse = (a, b) if a[key] >= b[key] else (b, a)
+            gap = better[key] - worse[key]
+            if gap > better[f"{key}_std"] + worse[f"{key}_std"]:
+                pairs.append((better[label], worse[label], gap))
+    return sorted(pairs, key=lambda pair: -pair[2])
 
 
 def results_table(results: Iterable[RunResult], keys: Sequence[str]) -> str:

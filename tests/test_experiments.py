@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ceec_lab.data import SyntheticChangeDataset
 from ceec_lab.experiments import plot_histories, results_table, train_model
 from ceec_lab.losses import create_loss
@@ -57,3 +59,23 @@ def test_markdown_table_in_percent_or_fractions() -> None:
     assert header == "| loss | miou | f1 |" and rule == "|---|---:|---:|"
     assert first == "| CE | 0.5000 | 0.2500 |" and second == "| fractal | 0.6250 | – |"
     assert markdown_table(rows[:1], ["miou"], "loss").splitlines()[2] == "| CE | 50.0 |"
+
+
+def test_seed_summary_and_separated_pairs() -> None:
+    from ceec_lab.experiments import markdown_table, seed_summary, separated_pairs
+
+    runs = {
+        "A": [{"miou": 0.80}, {"miou": 0.82}, {"miou": 0.84}],  # mean 0.82, std 0.02
+        "B": [{"miou": 0.70}, {"miou": 0.72}, {"miou": 0.74}],  # mean 0.72, std 0.02
+        "C": [{"miou": 0.79}, {"miou": 0.81}, {"miou": 0.83}],  # mean 0.81, std 0.02
+    }
+    rows = seed_summary(runs, ["miou"])
+    assert rows[0]["seeds"] == 3
+    assert rows[0]["miou"] == pytest.approx(0.82) and rows[0]["miou_std"] == pytest.approx(0.02)
+    pairs = separated_pairs(rows, "miou")
+    # A-B (0.10) and C-B (0.09) exceed 0.04; A-C (0.01) does not.
+    assert [(a, b) for a, b, _ in pairs] == [("A", "B"), ("C", "B")]
+    assert pairs[0][2] == pytest.approx(0.10)
+    line = markdown_table(rows, ["miou"], label="run").splitlines()[2]
+    assert line == "| A | 82.0 ± 2.0 |"
+    assert seed_summary({"one": [{"miou": 0.5}]}, ["miou"])[0]["miou_std"] == 0.0

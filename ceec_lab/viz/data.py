@@ -172,9 +172,9 @@ class ChangePairExplorer:
         return self.widget
 
 
-def plot_difference_vs_difficulty(
+def differencing_by_difficulty(
     difficulties: Sequence[float], n: int = 8, size: int = 64, seed: int = 0
-) -> Figure:
+) -> list[dict[str, float]]:
     """How well plain ``|date2 − date1|`` separates change from no change, per difficulty.
 
     For each difficulty, ``n`` synthetic pairs are scored pixel by pixel with the
@@ -182,19 +182,39 @@ def plot_difference_vs_difficulty(
     (torchmetrics): 1 means a threshold exists that finds all change and nothing
     else, 0.5 is a coin toss. Nuisance drags the AUC down; that is the gap a
     learned change detector has to close.
+
+    Returns:
+        One row per difficulty: ``{"difficulty", "auc", "inside", "outside"}``, the
+        last two the mean difference on true change and elsewhere.
     """
     from torchmetrics.functional.classification import binary_auroc
 
-    aucs, inside, outside = [], [], []
+    rows = []
     for difficulty in difficulties:
         pairs = [make_change_pair(seed + i, size, difficulty) for i in range(n)]
         scores = np.concatenate(
             [difference_magnitude(p["image1"], p["image2"]).ravel() for p in pairs]
         )
         labels = np.concatenate([p["mask"].ravel() for p in pairs])
-        aucs.append(float(binary_auroc(torch.from_numpy(scores), torch.from_numpy(labels).long())))
-        inside.append(scores[labels == 1].mean())
-        outside.append(scores[labels == 0].mean())
+        auc = binary_auroc(torch.from_numpy(scores), torch.from_numpy(labels).long())
+        rows.append(
+            {
+                "difficulty": float(difficulty),
+                "auc": float(auc),
+                "inside": float(scores[labels == 1].mean()),
+                "outside": float(scores[labels == 0].mean()),
+            }
+        )
+    return rows
+
+
+def plot_difference_vs_difficulty(rows: Sequence[dict[str, float]]) -> Figure:
+    """The rows of :func:`differencing_by_difficulty`: mean difference on and off true change,
+    and the ROC AUC of differencing, against the nuisance difficulty."""
+    difficulties = [row["difficulty"] for row in rows]
+    inside = [row["inside"] for row in rows]
+    outside = [row["outside"] for row in rows]
+    aucs = [row["auc"] for row in rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     left.plot(difficulties, inside, "o-", label="on true change")
     left.plot(difficulties, outside, "o-", label="elsewhere (nuisance)")

@@ -43,8 +43,11 @@ def test_explorer_callback_redraws_for_new_settings() -> None:
 
 
 def test_differencing_gets_worse_as_nuisance_grows() -> None:
-    from ceec_lab.viz.data import plot_difference_vs_difficulty
+    from ceec_lab.viz.data import differencing_by_difficulty, plot_difference_vs_difficulty
 
-    fig = plot_difference_vs_difficulty([0.0, 1.0], n=3, size=48)
-    auc_easy, auc_hard = fig.axes[1].lines[0].get_ydata()
-    assert auc_easy > 0.9 and auc_hard < auc_easy - 0.1
+    rows = differencing_by_difficulty([0.0, 1.0], n=3, size=48)
+    easy, hard = rows
+    assert easy["auc"] > 0.9 and hard["auc"] < easy["auc"] - 0.1
+    assert hard["outside"] > easy["outside"]  # nuisance lights up the unchanged pixels
+    fig = plot_difference_vs_difficulty(rows)
+    assert list(fig.axes[1].lines[0].get_ydata()) == [easy["auc"], hard["auc"]]
