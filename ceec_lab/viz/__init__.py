@@ -11,9 +11,9 @@ from ceec_lab.viz.attention import (
 )
 from ceec_lab.viz.data import (
     ChangePairExplorer,
+    differencing_by_difficulty,
     plot_augmented,
     plot_change_sample,
-    differencing_by_difficulty,
     plot_difference_vs_difficulty,
     plot_segmentation_sample,
     plot_targets,
@@ -43,6 +43,7 @@ __all__ = [
     "attention_views",
     "change_contrast",
     "change_error_map",
+    "differencing_by_difficulty",
     "explorer_figure",
     "plot_attention_gammas",
     "plot_attention_maps",
@@ -52,7 +53,6 @@ __all__ = [
     "plot_change_sample",
     "plot_crisp_sigmoid",
     "plot_dice_curves",
-    "differencing_by_difficulty",
     "plot_difference_vs_difficulty",
     "plot_loss_and_depth",
     "plot_loss_comparison",
