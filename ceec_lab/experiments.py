@@ -178,9 +178,11 @@ def train_change_baseline(
     """Train registry model ``name`` on ``benchmark`` (at ``difficulty``) and evaluate it."""
     train_set, val_set = benchmark.datasets(difficulty)
     model = create_model(name)
-    # Cross-entropy on logits; a model that outputs probabilities (differencing + Otsu,
-    # which is only evaluated) is scored with the Tanimoto-with-complement loss.
-    loss = create_loss("ce" if model.output == "logits" else "tanimoto_complement")
+    # Cross-entropy on logits (LSNet's too); a model that outputs probabilities
+    # (differencing + Otsu, which is only evaluated) is scored with the
+    # Tanimoto-with-complement loss.
+    logits = model.output in ("logits", "logits_features")
+    loss = create_loss("ce" if logits else "tanimoto_complement")
     return train_model(
         name,
         model,
