@@ -9,6 +9,7 @@ from ceec_lab.viz.attention import (
     plot_attention_memory,
     plot_similarity_example,
 )
+from ceec_lab.viz.costs import plot_accuracy_vs_cost
 from ceec_lab.viz.data import (
     ChangePairExplorer,
     plot_augmented,
@@ -43,6 +44,7 @@ __all__ = [
     "change_contrast",
     "change_error_map",
     "explorer_figure",
+    "plot_accuracy_vs_cost",
     "plot_attention_gammas",
     "plot_attention_maps",
     "plot_attention_memory",
