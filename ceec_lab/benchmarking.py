@@ -190,22 +190,34 @@ def model_cost(
         model: a kit model.
         size: input side for the FLOP count.
         latency_size: input side for the latency (default ``size``); a smaller one is
-            quicker to measure. ``0`` skips the latency.
+            quicker to measure. ``0`` skips the latency, and so does a model that
+            refuses this size (its input check raises ``ValueError``: CEECNet D6nf32
+            takes only multiples of 256).
         in_channels: bands of each input.
         repeats, warmup: of the latency (:func:`cpu_latency`).
 
     Returns:
         ``{"params", "gflops" (FLOPs / 1e9, multiply-add = 2), "latency_ms" (None when
-        skipped), "size", "latency_size", "threads"}``.
+        skipped), "latency_gflops" (GFLOPs at ``latency_size``, None when skipped),
+        "size", "latency_size", "threads"}``.
     """
     latency_size = size if latency_size is None else latency_size
     latency = None
     if latency_size:
-        latency = 1000 * cpu_latency(model, latency_size, in_channels, repeats, warmup)
+        try:
+            latency = 1000 * cpu_latency(model, latency_size, in_channels, repeats, warmup)
+        except ValueError:  # the model's own input check: it cannot take this size
+            latency = None
+    gflops = count_flops(model, size, in_channels) / 1e9
+    latency_gflops = None
+    if latency is not None:
+        same = latency_size == size
+        latency_gflops = gflops if same else count_flops(model, latency_size, in_channels) / 1e9
     return {
         "params": count_parameters(model),
-        "gflops": count_flops(model, size, in_channels) / 1e9,
+        "gflops": gflops,
         "latency_ms": latency,
+        "latency_gflops": latency_gflops,
         "size": size,
         "latency_size": latency_size or None,
         "threads": torch.get_num_threads(),
@@ -281,6 +293,64 @@ def markdown_cost_table(rows: Sequence[dict[str, Any]]) -> str:
         ]
         lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def summarise_costs(rows: Sequence[dict[str, Any]], focus: str) -> str:
+    """What the rows of :func:`cost_table` show, in Markdown sentences built from the numbers.
+
+    Args:
+        rows: the cost table.
+        focus: the model to set against the largest one (e.g. ``"lsnet"``).
+
+    Returns:
+        Bullet points: the most accurate model, the most efficient ones, ``focus``'s
+        share of the largest model's parameters and FLOPs, the spread of CPU time per
+        GFLOP, and which models have no F1.
+    """
+    by_name = {r["model"]: r for r in rows}
+    if focus not in by_name:
+        raise ValueError(f"focus {focus!r} is not a model of the table: {', '.join(by_name)}")
+    scored = [r for r in rows if r["f1"] is not None]
+    lines = []
+    if scored:
+        best = max(scored, key=lambda r: r["f1"])
+        lines.append(
+            f"highest change-F1: **{best['model']}**, {100 * best['f1']:.1f} %, at "
+            f"{best['gflops']:.2f} GFLOPs and {best['params'] / 1e6:.2f} M parameters"
+        )
+    for key, unit in (("f1_per_gflop", "GFLOP"), ("f1_per_mparam", "M parameters")):
+        rated = [r for r in rows if r[key] is not None]
+        if rated:
+            top = max(rated, key=lambda r: r[key])
+            lines.append(f"most F1 per {unit}: **{top['model']}** ({top[key]:.3f})")
+    lines.append(_share_of_largest(by_name[focus], max(rows, key=lambda r: r["params"])))
+    lines.append(_time_per_gflop(rows))
+    untrained = [r["model"] for r in rows if r["f1"] is None]
+    if untrained:
+        lines.append(f"no F1 (not trained in this budget): {', '.join(untrained)}")
+    return "\n".join(f"* {line}" for line in lines if line)
+
+
+def _share_of_largest(row: dict[str, Any], largest: dict[str, Any]) -> str:
+    if row is largest or largest["gflops"] <= 0:
+        return ""
+    return (
+        f"{row['model']} has {row['params'] / largest['params']:.1%} of the parameters and "
+        f"{row['gflops'] / largest['gflops']:.1%} of the FLOPs of {largest['model']}, the "
+        "largest model here"
+    )
+
+
+def _time_per_gflop(rows: Sequence[dict[str, Any]]) -> str:
+    timed = [r for r in rows if r["latency_ms"] is not None and r["latency_gflops"] > 0]
+    if len(timed) < 2:
+        return ""
+    per = {r["model"]: r["latency_ms"] / r["latency_gflops"] for r in timed}
+    low, high = min(per, key=per.get), max(per, key=per.get)
+    return (
+        f"CPU time per GFLOP ranges from {per[low]:.0f} ms ({low}) to {per[high]:.0f} ms "
+        f"({high}), a factor of {per[high] / per[low]:.1f}"
+    )
 
 
 def dot_product_weights(q: Tensor, k: Tensor) -> Tensor:
@@ -451,6 +521,7 @@ def markdown_memory_table(rows: Sequence[dict[str, Any]]) -> str:
 
 __all__ = [
     "DOT_PRODUCT_LIMIT_BYTES",
+    "NOT_TRAINED",
     "attention_memory_row",
     "attention_memory_table",
     "cost_table",
@@ -466,4 +537,5 @@ __all__ = [
     "markdown_memory_table",
     "model_cost",
     "peak_memory",
+    "summarise_costs",
 ]

@@ -238,6 +238,22 @@ def evaluate_across_difficulties(
     return rows
 
 
+def mean_over_difficulties(rows: Iterable[dict[str, Any]], metric: str = "f1") -> dict[str, float]:
+    """Each model's ``metric`` averaged over the nuisance levels of a sweep's rows.
+
+    Args:
+        rows: as :func:`nuisance_sweep` or :func:`evaluate_across_difficulties` return.
+        metric: the key to average.
+
+    Returns:
+        ``{model: mean}``, in the order the models first appear.
+    """
+    values: dict[str, list[float]] = {}
+    for row in rows:
+        values.setdefault(row["model"], []).append(row[metric])
+    return {model: sum(v) / len(v) for model, v in values.items()}
+
+
 def plot_sweep(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = ("f1", "iou")) -> Figure:
     """Validation metrics against nuisance difficulty, one line per model."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.8 * len(metrics), 3.6), squeeze=False)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ceec_lab.data import SyntheticChangeDataset
-from ceec_lab.experiments import plot_histories, results_table, train_model
+from ceec_lab.experiments import (
+    mean_over_difficulties,
+    plot_histories,
+    results_table,
+    train_model,
+)
 from ceec_lab.losses import create_loss
 from ceec_lab.models import create_model
 
@@ -57,3 +64,14 @@ def test_markdown_table_in_percent_or_fractions() -> None:
     assert header == "| loss | miou | f1 |" and rule == "|---|---:|---:|"
     assert first == "| CE | 0.5000 | 0.2500 |" and second == "| fractal | 0.6250 | – |"
     assert markdown_table(rows[:1], ["miou"], "loss").splitlines()[2] == "| CE | 50.0 |"
+
+
+def test_mean_over_difficulties_averages_each_model() -> None:
+    rows = [
+        {"model": "a", "difficulty": 0.0, "f1": 0.8},
+        {"model": "b", "difficulty": 0.0, "f1": 0.5},
+        {"model": "a", "difficulty": 1.0, "f1": 0.4},
+    ]
+    means = mean_over_difficulties(rows)
+    assert list(means) == ["a", "b"]
+    assert means["a"] == pytest.approx(0.6) and means["b"] == 0.5

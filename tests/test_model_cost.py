@@ -16,6 +16,7 @@ from ceec_lab.benchmarking import (
     cpu_latency,
     markdown_cost_table,
     model_cost,
+    summarise_costs,
 )
 
 
@@ -111,3 +112,48 @@ def test_cost_table_computes_the_efficiency_and_marks_untrained_models() -> None
     assert NOT_TRAINED in table.splitlines()[3] and "50.0" in table.splitlines()[2]
     with pytest.raises(ValueError, match=r"f1\['conv'\] must be in \[0, 1\]"):
         cost_table({"conv": OneConv()}, {"conv": 50.0}, size=8, latency_size=0)
+
+
+def test_a_model_that_refuses_the_latency_size_gets_no_latency() -> None:
+    class Picky(OneConv):
+        def forward(self, x1, x2):
+            if x1.shape[-1] % 16:
+                raise ValueError("x1 width must be a multiple of 16")
+            return super().forward(x1, x2)
+
+    cost = model_cost(Picky(), size=16, latency_size=8, repeats=1)
+    assert cost["latency_ms"] is None and cost["gflops"] > 0
+
+
+def test_latency_gflops_are_counted_at_the_latency_size() -> None:
+    cost = model_cost(OneConv(), size=32, latency_size=8, repeats=1)
+    assert cost["latency_gflops"] == pytest.approx(cost["gflops"] / 16)
+
+
+def _cost_row(model: str, params: int, gflops: float, f1, latency_ms: float) -> dict:
+    per_mparam = None if f1 is None else f1 / (params / 1e6)
+    per_gflop = None if f1 is None else f1 / gflops
+    return dict(model=model, params=params, gflops=gflops, latency_ms=latency_ms) | dict(
+        latency_gflops=gflops,
+        size=256,
+        latency_size=256,
+        f1=f1,
+        f1_per_mparam=per_mparam,
+        f1_per_gflop=per_gflop,
+    )
+
+
+def test_summary_states_what_the_numbers_show() -> None:
+    rows = [
+        _cost_row("light", 1_000_000, 2.0, 0.6, latency_ms=40.0),  # 20 ms per GFLOP
+        _cost_row("heavy", 40_000_000, 80.0, 0.9, latency_ms=400.0),  # 5 ms per GFLOP
+        _cost_row("huge", 50_000_000, 100.0, None, latency_ms=100.0),  # 1 ms per GFLOP
+    ]
+    text = summarise_costs(rows, focus="light")
+    assert "highest change-F1: **heavy**, 90.0 %" in text
+    assert "most F1 per GFLOP: **light** (0.300)" in text
+    assert "light has 2.0% of the parameters and 2.0% of the FLOPs of huge" in text
+    assert "from 1 ms (huge) to 20 ms (light), a factor of 20.0" in text
+    assert "not trained in this budget): huge" in text
+    with pytest.raises(ValueError, match="focus 'lsnet' is not a model"):
+        summarise_costs(rows, focus="lsnet")
