@@ -53,15 +53,15 @@ def plot_accuracy_vs_cost(rows: Sequence[dict[str, Any]]) -> Figure:
 
 
 def _mark_untrained(ax: Axes, x: float, label: str) -> None:
-    """A dotted vertical line at ``x`` with a vertical label: a cost without an F1."""
+    """A dotted vertical line at ``x``, labelled from the top: a cost without an F1."""
     ax.axvline(x, ls=":", color="grey", lw=1)
     ax.annotate(
         f"{label} (not trained)",
-        (x, 0.02),
+        (x, 0.98),
         xycoords=("data", "axes fraction"),
         rotation=90,
         fontsize="x-small",
         color="grey",
         ha="right",
-        va="bottom",
+        va="top",
     )
