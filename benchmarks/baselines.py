@@ -6,7 +6,9 @@
 The benchmark (sizes, seeds, epochs) is :data:`ceec_lab.experiments.CHANGE_BENCHMARKS`
 for change detection and :data:`SEGMENTATION_BENCHMARKS` below for segmentation.
 Results go to ``benchmarks/results/baselines-{quick,full}.md`` and ``.json``
-(written atomically) and are printed. Metrics are those of the *change* class.
+(written atomically) and are printed. Metrics are those of the *change* class. The change
+models' costs follow (:func:`ceec_lab.benchmarking.cost_table`: parameters, GFLOPs and
+CPU latency per 256×256 pair, F1 per million parameters and per GFLOP).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from ceec_lab.benchmarking import cost_table, markdown_cost_table
 from ceec_lab.config import get_device
 from ceec_lab.data import SyntheticSegmentationDataset
 from ceec_lab.experiments import (
@@ -36,6 +39,7 @@ CHANGE_MODELS = [
     "fc_siam_conc",
     "fc_siam_diff",
     "unet_early_fusion",
+    "lsnet",
 ]
 SEGMENTATION_MODELS = ["fcn32s", "fcn16s", "fcn8s", "unet", "deeplabv3", "deeplabv3plus"]
 #: (size, n_train, n_val, num_epochs, batch_size) of the segmentation benchmark.
@@ -85,7 +89,10 @@ def main() -> None:
         "",
         results_table(change, ["precision", "recall", "f1", "iou", "mcc"]),
     ]
+    costs = cost_table({r.name: r.model for r in change}, {r.name: r.metrics["f1"] for r in change})
+    report += ["", "Cost per 256×256 pair (CPU latency, batch 1):", "", markdown_cost_table(costs)]
     rows = {"change": [{"model": r.name, "seconds": r.seconds, **r.metrics} for r in change]}
+    rows["change_costs"] = costs
     if not args.skip_segmentation:
         segmentation = run_segmentation(mode, device)
         report += [

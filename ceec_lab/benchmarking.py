@@ -1,4 +1,9 @@
-"""Measure what attention costs: peak memory of FracTAL vs softmax dot-product attention.
+"""Measure what models cost: a whole model's size, FLOPs and latency, and the memory of
+FracTAL vs softmax dot-product attention.
+
+:func:`model_cost` gives the three numbers papers quote for a network (parameters,
+GFLOPs per input, CPU latency); notebook 04 and ``benchmarks/`` set them against
+accuracy.
 
 Dot-product attention (Vaswani et al. 2017) compares every pixel with every
 other pixel: for an ``H × W`` feature map it builds an ``(HW) × (HW)`` matrix,
@@ -16,15 +21,19 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import math
 import os
-from collections.abc import Callable, Sequence
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
 
 from ceec_lab.config import is_quick
 from ceec_lab.models.nn import RelativeFracTAL, SelfFracTAL
@@ -83,6 +92,265 @@ def _cpu_peak_memory(fn: Callable[[], Any]) -> int:
         live += event.nbytes()  # > 0 for an allocation, < 0 for a free
         peak = max(peak, live)
     return peak
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters of ``model`` (those with ``requires_grad``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _model_inputs(model: nn.Module, size: int, in_channels: int, device: torch.device) -> list:
+    """One random input (a pair for a change model) of ``(1, in_channels, size, size)``."""
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    count = 2 if getattr(model, "task", "segmentation") == "change" else 1
+    generator = torch.Generator().manual_seed(0)
+    shape = (1, in_channels, size, size)
+    return [torch.rand(shape, generator=generator).to(device) for _ in range(count)]
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    tensors = [*model.parameters(), *model.buffers()]
+    return tensors[0].device if tensors else torch.device("cpu")
+
+
+def count_flops(model: nn.Module, size: int = 256, in_channels: int = 3) -> int:
+    """FLOPs of one forward pass of ``model`` on one ``size × size`` input (pair).
+
+    Counted by ``torch.utils.flop_counter.FlopCounterMode``: convolutions and matrix
+    products (transposed too), each multiply-add counted as **2** FLOPs. Element-wise
+    work (activations, normalisation, pooling, interpolation) is not counted; papers
+    that quote "FLOPs" from ``thop`` or ``ptflops`` usually count multiply-adds, half
+    of this number.
+
+    Args:
+        model: a kit model (``task == "change"`` gets two inputs).
+        size: height and width of the input.
+        in_channels: bands of each input.
+    """
+    inputs = _model_inputs(model, size, in_channels, _model_device(model))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(*inputs)
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops()
+
+
+def cpu_latency(
+    model: nn.Module, size: int = 256, in_channels: int = 3, repeats: int = 5, warmup: int = 1
+) -> float:
+    """Median wall time, in seconds, of one forward pass on the CPU (one input or pair).
+
+    The model runs in eval mode under ``torch.no_grad()`` (a copy is moved to the CPU
+    if it lives elsewhere), ``warmup`` times unmeasured, then ``repeats`` times; the
+    median resists the odd slow run. The result depends on the machine and on
+    ``torch.get_num_threads()``.
+
+    Args:
+        model: a kit model.
+        size: height and width of the input.
+        in_channels: bands of each input.
+        repeats: measured runs (>= 1).
+        warmup: unmeasured runs first (>= 0): allocations, kernel choice.
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats}, {warmup}")
+    if _model_device(model).type != "cpu":
+        model = copy.deepcopy(model).cpu()
+    inputs = _model_inputs(model, size, in_channels, torch.device("cpu"))
+    was_training = model.training
+    model.eval()
+    times = []
+    try:
+        with torch.no_grad():
+            for i in range(warmup + repeats):
+                start = time.perf_counter()
+                model(*inputs)
+                if i >= warmup:
+                    times.append(time.perf_counter() - start)
+    finally:
+        model.train(was_training)
+    return statistics.median(times)
+
+
+def model_cost(
+    model: nn.Module,
+    size: int = 256,
+    latency_size: int | None = None,
+    in_channels: int = 3,
+    repeats: int = 5,
+    warmup: int = 1,
+) -> dict[str, Any]:
+    """What one forward pass of ``model`` costs: parameters, GFLOPs and CPU latency.
+
+    Args:
+        model: a kit model.
+        size: input side for the FLOP count.
+        latency_size: input side for the latency (default ``size``); a smaller one is
+            quicker to measure. ``0`` skips the latency, and so does a model that
+            refuses this size (its input check raises ``ValueError``: CEECNet D6nf32
+            takes only multiples of 256).
+        in_channels: bands of each input.
+        repeats, warmup: of the latency (:func:`cpu_latency`).
+
+    Returns:
+        ``{"params", "gflops" (FLOPs / 1e9, multiply-add = 2), "latency_ms" (None when
+        skipped), "latency_gflops" (GFLOPs at ``latency_size``, None when skipped),
+        "size", "latency_size", "threads"}``.
+    """
+    latency_size = size if latency_size is None else latency_size
+    latency = None
+    if latency_size:
+        try:
+            latency = 1000 * cpu_latency(model, latency_size, in_channels, repeats, warmup)
+        except ValueError:  # the model's own input check: it cannot take this size
+            latency = None
+    gflops = count_flops(model, size, in_channels) / 1e9
+    latency_gflops = None
+    if latency is not None:
+        same = latency_size == size
+        latency_gflops = gflops if same else count_flops(model, latency_size, in_channels) / 1e9
+    return {
+        "params": count_parameters(model),
+        "gflops": gflops,
+        "latency_ms": latency,
+        "latency_gflops": latency_gflops,
+        "size": size,
+        "latency_size": latency_size or None,
+        "threads": torch.get_num_threads(),
+    }
+
+
+#: What the F1 column says for a model that was not trained in the current budget.
+NOT_TRAINED = "not trained in this budget"
+
+
+def cost_table(
+    models: Mapping[str, nn.Module],
+    f1: Mapping[str, float | None],
+    size: int = 256,
+    latency_size: int | None = None,
+    repeats: int = 5,
+    warmup: int = 1,
+) -> list[dict[str, Any]]:
+    """Accuracy against cost: one row per model, with LSNet's efficiency measures.
+
+    The LSNet paper judges a detector by what its accuracy costs; here that is the
+    change-F1 per million parameters and per GFLOP, computed from the measured numbers.
+    A model without an F1 (not trained in this budget) gets its costs but no F1 and no
+    efficiency; so does a model with no parameters or no counted FLOPs (differencing +
+    Otsu: an efficiency over zero cost means nothing).
+
+    Args:
+        models: name → model.
+        f1: name → change-F1 in [0, 1]; a missing name or ``None`` means not trained.
+        size, latency_size, repeats, warmup: as :func:`model_cost`.
+
+    Returns:
+        One dict per model, in the order of ``models``: ``model``, the keys of
+        :func:`model_cost`, ``f1`` (or ``None``), ``f1_per_mparam``, ``f1_per_gflop``.
+    """
+    rows = []
+    for name, model in models.items():
+        row = {
+            "model": name,
+            **model_cost(model, size, latency_size, repeats=repeats, warmup=warmup),
+        }
+        score = f1.get(name)
+        if score is not None and not 0.0 <= score <= 1.0:
+            raise ValueError(f"f1[{name!r}] must be in [0, 1], got {score}")
+        row["f1"] = score
+        row["f1_per_mparam"] = _ratio(score, row["params"] / 1e6)
+        row["f1_per_gflop"] = _ratio(score, row["gflops"])
+        rows.append(row)
+    return rows
+
+
+def _ratio(score: float | None, cost: float) -> float | None:
+    return None if score is None or cost <= 0 else score / cost
+
+
+def markdown_cost_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows of :func:`cost_table` as a Markdown table (F1 in percent)."""
+    size, latency_size = rows[0]["size"], rows[0]["latency_size"]
+    latency = f"CPU ms per pair ({latency_size}²)" if latency_size else "CPU ms"
+    lines = [
+        f"| model | parameters | GFLOPs per {size}² pair | {latency} | change-F1 (%) "
+        "| F1 per M parameters | F1 per GFLOP |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        cells = [
+            f"{r['params']:,}",
+            f"{r['gflops']:.2f}",
+            "–" if r["latency_ms"] is None else f"{r['latency_ms']:.1f}",
+            NOT_TRAINED if r["f1"] is None else f"{100 * r['f1']:.1f}",
+            "–" if r["f1_per_mparam"] is None else f"{r['f1_per_mparam']:.3f}",
+            "–" if r["f1_per_gflop"] is None else f"{r['f1_per_gflop']:.3f}",
+        ]
+        lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summarise_costs(rows: Sequence[dict[str, Any]], focus: str) -> str:
+    """What the rows of :func:`cost_table` show, in Markdown sentences built from the numbers.
+
+    Args:
+        rows: the cost table.
+        focus: the model to set against the largest one (e.g. ``"lsnet"``).
+
+    Returns:
+        Bullet points: the most accurate model, the most efficient ones, ``focus``'s
+        share of the largest model's parameters and FLOPs, the spread of CPU time per
+        GFLOP, and which models have no F1.
+    """
+    by_name = {r["model"]: r for r in rows}
+    if focus not in by_name:
+        raise ValueError(f"focus {focus!r} is not a model of the table: {', '.join(by_name)}")
+    scored = [r for r in rows if r["f1"] is not None]
+    lines = []
+    if scored:
+        best = max(scored, key=lambda r: r["f1"])
+        lines.append(
+            f"highest change-F1: **{best['model']}**, {100 * best['f1']:.1f} %, at "
+            f"{best['gflops']:.2f} GFLOPs and {best['params'] / 1e6:.2f} M parameters"
+        )
+    for key, unit in (("f1_per_gflop", "GFLOP"), ("f1_per_mparam", "M parameters")):
+        rated = [r for r in rows if r[key] is not None]
+        if rated:
+            top = max(rated, key=lambda r: r[key])
+            lines.append(f"most F1 per {unit}: **{top['model']}** ({top[key]:.3f})")
+    lines.append(_share_of_largest(by_name[focus], max(rows, key=lambda r: r["params"])))
+    lines.append(_time_per_gflop(rows))
+    untrained = [r["model"] for r in rows if r["f1"] is None]
+    if untrained:
+        lines.append(f"no F1 (not trained in this budget): {', '.join(untrained)}")
+    return "\n".join(f"* {line}" for line in lines if line)
+
+
+def _share_of_largest(row: dict[str, Any], largest: dict[str, Any]) -> str:
+    if row is largest or largest["gflops"] <= 0:
+        return ""
+    return (
+        f"{row['model']} has {row['params'] / largest['params']:.1%} of the parameters and "
+        f"{row['gflops'] / largest['gflops']:.1%} of the FLOPs of {largest['model']}, the "
+        "largest model here"
+    )
+
+
+def _time_per_gflop(rows: Sequence[dict[str, Any]]) -> str:
+    timed = [r for r in rows if r["latency_ms"] is not None and r["latency_gflops"] > 0]
+    if len(timed) < 2:
+        return ""
+    per = {r["model"]: r["latency_ms"] / r["latency_gflops"] for r in timed}
+    low, high = min(per, key=per.get), max(per, key=per.get)
+    return (
+        f"CPU time per GFLOP ranges from {per[low]:.0f} ms ({low}) to {per[high]:.0f} ms "
+        f"({high}), a factor of {per[high] / per[low]:.1f}"
+    )
 
 
 def dot_product_weights(q: Tensor, k: Tensor) -> Tensor:
@@ -253,13 +521,21 @@ def markdown_memory_table(rows: Sequence[dict[str, Any]]) -> str:
 
 __all__ = [
     "DOT_PRODUCT_LIMIT_BYTES",
+    "NOT_TRAINED",
     "attention_memory_row",
     "attention_memory_table",
+    "cost_table",
+    "count_flops",
+    "count_parameters",
+    "cpu_latency",
     "dot_product_attention",
     "dot_product_self_attention",
     "dot_product_weights",
     "encoder_level_shape",
     "format_bytes",
+    "markdown_cost_table",
     "markdown_memory_table",
+    "model_cost",
     "peak_memory",
+    "summarise_costs",
 ]

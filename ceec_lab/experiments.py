@@ -244,9 +244,11 @@ def train_change_baseline(
     """Train registry model ``name`` on ``benchmark`` (at ``difficulty``) and evaluate it."""
     train_set, val_set = benchmark.datasets(difficulty)
     model = create_model(name)
-    # The benchmark's loss; a model that outputs probabilities (differencing + Otsu, which
-    # is only evaluated) is scored with the Tanimoto-with-complement loss.
-    loss = create_loss(benchmark.loss if model.output == "logits" else "tanimoto_complement")
+    # The benchmark's loss on logits (LSNet's too); a model that outputs probabilities
+    # (differencing + Otsu, which is only evaluated) is scored with the
+    # Tanimoto-with-complement loss.
+    logits = model.output in ("logits", "logits_features")
+    loss = create_loss(benchmark.loss if logits else "tanimoto_complement")
     return train_model(
         name,
         model,
@@ -300,6 +302,22 @@ def evaluate_across_difficulties(
         metrics = trainer.evaluate(DataLoader(val_set, benchmark.batch_size))
         rows.append({"model": name, "difficulty": difficulty, **metrics})
     return rows
+
+
+def mean_over_difficulties(rows: Iterable[dict[str, Any]], metric: str = "f1") -> dict[str, float]:
+    """Each model's ``metric`` averaged over the nuisance levels of a sweep's rows.
+
+    Args:
+        rows: as :func:`nuisance_sweep` or :func:`evaluate_across_difficulties` return.
+        metric: the key to average.
+
+    Returns:
+        ``{model: mean}``, in the order the models first appear.
+    """
+    values: dict[str, list[float]] = {}
+    for row in rows:
+        values.setdefault(row["model"], []).append(row[metric])
+    return {model: sum(v) / len(v) for model, v in values.items()}
 
 
 def plot_sweep(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = ("f1", "iou")) -> Figure:

@@ -79,6 +79,24 @@ def test_ceecnet_multitask_with_the_evolving_schedule(tmp_path: Path):
     assert any("EvolvingDepth" in key for key in state["callbacks"])
 
 
+@pytest.mark.parametrize("model", ["lsnet", "lsnet_densefpn"])
+def test_lsnet_trains_with_its_loss_evaluates_and_predicts(tmp_path: Path, capsys, model: str):
+    out = tmp_path / "run"
+    assert train("lsnet.yaml", out, f"model.name={model}") == 0
+    state = load_torch(out / "last.pt")
+    assert state["config"]["loss"]["name"] == "lsnet_hybrid"
+    assert state["config"]["model"]["name"] == model
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["steps"]) == 2 and "val_f1" in history["epochs"][0]
+    assert main(["evaluate", "--checkpoint", str(out / "last.pt"), "--quiet"]) == 0
+    assert "f1" in capsys.readouterr().out
+    write_pairs(tmp_path / "pairs", ["a.png"], (36, 44))
+    args = ["--image1", str(tmp_path / "pairs/A"), "--image2", str(tmp_path / "pairs/B")]
+    args += ["--out", str(tmp_path / "pred"), "--checkpoint", str(out / "last.pt")]
+    assert main(["predict", *args, "--window", "32", "--stride", "16"]) == 0
+    assert np.asarray(Image.open(tmp_path / "pred" / "masks" / "a.png")).shape == (36, 44)
+
+
 def test_differencing_otsu_is_evaluated_and_predicts(tmp_path: Path):
     out = tmp_path / "run"
     assert train("differencing_otsu.yaml", out) == 0

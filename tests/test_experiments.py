@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ceec_lab.data import SyntheticChangeDataset
-from ceec_lab.experiments import plot_histories, results_table, train_model
+from ceec_lab.experiments import (
+    mean_over_difficulties,
+    plot_histories,
+    results_table,
+    train_model,
+)
 from ceec_lab.losses import create_loss
 from ceec_lab.models import create_model
 
@@ -79,3 +84,14 @@ def test_seed_summary_and_separated_pairs() -> None:
     line = markdown_table(rows, ["miou"], label="run").splitlines()[2]
     assert line == "| A | 82.0 ± 2.0 |"
     assert seed_summary({"one": [{"miou": 0.5}]}, ["miou"])[0]["miou_std"] == 0.0
+
+
+def test_mean_over_difficulties_averages_each_model() -> None:
+    rows = [
+        {"model": "a", "difficulty": 0.0, "f1": 0.8},
+        {"model": "b", "difficulty": 0.0, "f1": 0.5},
+        {"model": "a", "difficulty": 1.0, "f1": 0.4},
+    ]
+    means = mean_over_difficulties(rows)
+    assert list(means) == ["a", "b"]
+    assert means["a"] == pytest.approx(0.6) and means["b"] == 0.5

@@ -1,4 +1,5 @@
-"""Losses: the Dice family, Tanimoto, fractal Tanimoto and the evolving-depth schedule.
+"""Losses: the Dice family, Tanimoto, fractal Tanimoto, the evolving-depth schedule and
+LSNet's hybrid + contrastive loss.
 
 * :mod:`.functional` - the similarities as plain functions (paper §3);
 * :mod:`.modules` - ``1 − similarity`` losses as ``nn.Module`` wrappers;
@@ -8,11 +9,13 @@
 """
 
 from ceec_lab.losses.functional import (
+    contrastive_change,
     dice_d1,
     dice_d2,
     fractal_tanimoto,
     fractal_tanimoto_complement,
     fractal_tanimoto_mean,
+    hybrid,
     tanimoto,
     tanimoto_complement,
 )
@@ -20,6 +23,7 @@ from ceec_lab.losses.modules import (
     DiceD1Loss,
     DiceD2Loss,
     FractalTanimotoLoss,
+    LSNetHybridLoss,
     MultitaskLoss,
     TanimotoComplementLoss,
     TanimotoLoss,
@@ -33,17 +37,20 @@ __all__ = [
     "DiceD2Loss",
     "EvolvingDepth",
     "FractalTanimotoLoss",
+    "LSNetHybridLoss",
     "MultitaskLoss",
     "Stage",
     "StageChange",
     "TanimotoComplementLoss",
     "TanimotoLoss",
+    "contrastive_change",
     "create_loss",
     "dice_d1",
     "dice_d2",
     "fractal_tanimoto",
     "fractal_tanimoto_complement",
     "fractal_tanimoto_mean",
+    "hybrid",
     "list_losses",
     "tanimoto",
     "tanimoto_complement",

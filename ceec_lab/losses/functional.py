@@ -237,3 +237,59 @@ def fractal_tanimoto_complement(
         fractal_tanimoto_mean(p, l, depth, dim, smooth)
         + fractal_tanimoto_mean(1.0 - p, 1.0 - l, depth, dim, smooth)
     )
+
+
+def contrastive_change(
+    f1: Tensor, f2: Tensor, mask: Tensor, margin_same: float = 0.3, margin_changed: float = 2.2
+) -> Tensor:
+    """LSNet's contrastive term on the distance between the two dates' features.
+
+    At every pixel ``d = ‖f1 − f2‖₂`` over the channels. Unchanged pixels pay
+    ``max(d − m_same, 0)²`` (their features should agree, up to a small margin), changed
+    pixels ``max(m_changed − d, 0)²`` (their features should be at least ``m_changed``
+    apart); the result is ``mean(changed terms) + mean(unchanged terms)`` over all pixels,
+    as in the LSNet authors' ``ContrastiveLoss`` (margins 0.3 and 2.2 there too).
+
+    Args:
+        f1, f2: one level's features of each date, ``(B, C, h, w)``.
+        mask: change mask ``(B, H, W)`` (0/1); resized to ``(h, w)`` by nearest neighbour.
+        margin_same, margin_changed: the two margins.
+
+    Returns:
+        A scalar, float32.
+    """
+    _check_same_shape(f1, f2)
+    if mask.ndim != 3 or mask.shape[0] != f1.shape[0]:
+        raise ValueError(f"mask must be (B, H, W) with B={f1.shape[0]}, got {tuple(mask.shape)}")
+    with _autocast_off(f1):
+        f1, f2 = _as_float32(f1, f2)
+        changed = torch.nn.functional.interpolate(
+            mask[:, None].to(f1.dtype), size=f1.shape[-2:], mode="nearest"
+        )[:, 0]  # (B, h, w)
+        d = (f1 - f2).norm(dim=1)  # (B, h, w)
+        same_term = (d - margin_same).clamp(min=0).pow(2) * (1 - changed)
+        changed_term = (margin_changed - d).clamp(min=0).pow(2) * changed
+        return changed_term.mean() + same_term.mean()
+
+
+def hybrid(logits: Tensor, mask: Tensor) -> Tensor:
+    """The hybrid loss of SNUNet-CD and LSNet: cross-entropy plus ``1 −`` batch Dice.
+
+    The Dice part is D1 (:func:`dice_d1`) of the softmax probabilities per class,
+    reduced over the batch and the pixels together (``dim=(0, 2, 3)``), then averaged
+    over the classes; the authors compute their "focal" term with ``gamma=0``, which is
+    plain cross-entropy.
+
+    Args:
+        logits: ``(B, K, H, W)`` scores.
+        mask: class indices ``(B, H, W)`` (int64).
+
+    Returns:
+        A scalar, float32.
+    """
+    with _autocast_off(logits):
+        logits = logits.float()
+        ce = torch.nn.functional.cross_entropy(logits, mask)
+        probs = logits.softmax(dim=1)
+        dice = dice_d1(probs, one_hot_target(mask, probs), dim=(0, 2, 3), smooth=1e-7)
+        return ce + 1.0 - dice.mean()

@@ -1,10 +1,10 @@
 """Every loss of the kit by name: ``create_loss("fractal_tanimoto", depth=5)``.
 
 Cross-entropy comes from torch and focal, Lovász, Dice and Jaccard from
-segmentation_models_pytorch (imported on first use); the Dice forms and the
-Tanimoto family are ours (:mod:`.modules`). Each created loss carries an
-``expects`` attribute, ``"logits"`` or ``"probs"``, so that a training loop
-knows whether to apply a softmax to the model output first.
+segmentation_models_pytorch (imported on first use); the Dice forms, the
+Tanimoto family and LSNet's hybrid + contrastive loss are ours (:mod:`.modules`).
+Each created loss carries an ``expects`` attribute, ``"logits"`` or ``"probs"``, so
+that a training loop knows whether to apply a softmax to the model output first.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ _LOSSES: dict[str, Callable[..., nn.Module]] = {
     "tanimoto_complement": modules.TanimotoComplementLoss,
     "fractal_tanimoto": modules.FractalTanimotoLoss,
     "multitask": modules.MultitaskLoss,
+    "lsnet_hybrid": modules.LSNetHybridLoss,
 }
 
 

@@ -9,8 +9,10 @@ Conventions every model follows (the training engine relies on them):
 * ``model.task`` is ``"segmentation"`` (``forward(x)``) or ``"change"``
   (``forward(x1, x2)``), inputs ``(B, C, H, W)``;
 * ``model.output`` is ``"logits"`` (a ``(B, K, H, W)`` tensor of scores),
-  ``"probs"`` (probabilities that sum to 1 over ``K``) or ``"multitask"`` (a tuple
-  ``(segmentation, boundary, distance)`` of probabilities, CEECNet).
+  ``"probs"`` (probabilities that sum to 1 over ``K``), ``"multitask"`` (a tuple
+  ``(segmentation, boundary, distance)`` of probabilities, CEECNet) or
+  ``"logits_features"`` (a tuple ``(logits, features)``: the logits and what a loss with
+  an auxiliary term needs, LSNet's per-date features for its contrastive loss).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ _MODELS: dict[str, str] = {
     "fc_siam_diff": "ceec_lab.models.siamese.model:fc_siam_diff",
     "unet_early_fusion": "ceec_lab.models.smp_models:unet_early_fusion",
     "differencing_otsu": "ceec_lab.models.classical:differencing_otsu",
+    # LSNet, the light-weight Siamese detector
+    "lsnet": "ceec_lab.models.lsnet.model:lsnet",
+    "lsnet_densefpn": "ceec_lab.models.lsnet.model:lsnet_densefpn",
     # CEECNet family
     "ceecnet_v1": "ceec_lab.models.ceecnet.model:ceecnet_v1",
     "ceecnet_v2": "ceec_lab.models.ceecnet.model:ceecnet_v2",

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-OUTPUT_KINDS = ("logits", "probs", "multitask")
+OUTPUT_KINDS = ("logits", "probs", "multitask", "logits_features")
 
 
 def output_to_probs(output: Tensor | Sequence[Tensor], kind: str) -> Tensor:
@@ -29,9 +29,12 @@ def output_to_probs(output: Tensor | Sequence[Tensor], kind: str) -> Tensor:
     Args:
         output: what the model returned.
         kind: the model's ``output`` attribute: ``"logits"`` (softmax is applied),
-            ``"probs"`` (used as is) or ``"multitask"`` (the first element of the
-            tuple, CEECNet's segmentation probabilities).
+            ``"probs"`` (used as is), ``"multitask"`` (the first element of the
+            tuple, CEECNet's segmentation probabilities) or ``"logits_features"``
+            (softmax of the first element, LSNet's logits).
     """
+    if kind == "logits_features":
+        return output[0].float().softmax(dim=1)
     if kind == "multitask":
         return output[0].float()
     if kind == "probs":

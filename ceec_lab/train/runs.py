@@ -114,6 +114,11 @@ def build_loss(config: ExperimentConfig, model: nn.Module) -> nn.Module:
             f"loss.name: 'multitask' needs a model returning (segmentation, boundary, "
             f"distance) such as ceecnet_v1; {config.model.name!r} returns one map"
         )
+    if getattr(loss_fn, "takes_features", False) and model.output != "logits_features":
+        raise ConfigError(
+            f"loss.name: {config.loss.name!r} needs the two dates' features, which "
+            f"{config.model.name!r} does not return; use it with lsnet or lsnet_densefpn"
+        )
     return loss_fn
 
 

@@ -7,14 +7,17 @@ conventions every kit model follows (:mod:`ceec_lab.models.registry`):
   ``{"image", "mask"}``; ``"change"`` as ``model(x1, x2)`` on batches
   ``{"image1", "image2", "mask"}`` (plus ``"boundary"``, ``"distance"`` for
   multitask training);
-* ``model.output``: ``"logits"``, ``"probs"`` or ``"multitask"`` (CEECNet's
-  ``(segmentation, boundary, distance)`` tuple of probabilities);
+* ``model.output``: ``"logits"``, ``"probs"``, ``"multitask"`` (CEECNet's
+  ``(segmentation, boundary, distance)`` tuple of probabilities) or
+  ``"logits_features"`` (LSNet's ``(logits, features)``);
 
 and on one attribute of the loss, ``loss_fn.expects``: ``"probs"`` losses
 (Dice, Tanimoto) get softmax probabilities, ``"logits"`` losses (cross-entropy)
 get the raw scores. A loss without the attribute is treated as ``"logits"``,
 like every loss of :mod:`torch.nn`. A multitask loss gets the whole output tuple
-and the batch.
+and the batch. A ``"logits_features"`` output goes whole to a loss that says
+``takes_features = True`` (LSNet's contrastive loss needs both dates' features);
+any other loss, and the metrics, see only its logits.
 
 Everything else - plots, the evolving loss depth of the paper, checkpoints,
 early stopping - hooks in through callbacks (:mod:`ceec_lab.train.callbacks`).
@@ -149,6 +152,12 @@ class Trainer:
         self.loss_fn = loss_fn
         self.loss_expects = getattr(loss_fn, "expects", "logits")
         _check_output_and_loss(self.output, self.loss_expects)
+        self.loss_takes_features = getattr(loss_fn, "takes_features", False)
+        if self.loss_takes_features and self.output != "logits_features":
+            raise ValueError(
+                f"the loss needs the model's features (model.output 'logits_features', e.g. "
+                f"lsnet) but the model's output is {self.output!r}"
+            )
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0 or None, got {grad_clip!r}")
         self.num_classes = num_classes
@@ -452,8 +461,12 @@ class Trainer:
         """The loss in float32, fed what ``loss_fn.expects``."""
         if self.output == "multitask":
             return self.loss_fn(tuple(o.float() for o in output), batch)
+        if self.output == "logits_features":
+            if self.loss_takes_features:
+                return self.loss_fn(output, batch["mask"])  # the loss upcasts what it uses
+            output = output[0]  # the logits
         pred = output.float()
-        if self.output == "logits" and self.loss_expects == "probs":
+        if self.output != "probs" and self.loss_expects == "probs":
             pred = pred.softmax(dim=1)
         return self.loss_fn(pred, batch["mask"])
 

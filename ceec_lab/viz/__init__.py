@@ -9,6 +9,7 @@ from ceec_lab.viz.attention import (
     plot_attention_memory,
     plot_similarity_example,
 )
+from ceec_lab.viz.costs import plot_accuracy_vs_cost
 from ceec_lab.viz.data import (
     ChangePairExplorer,
     differencing_by_difficulty,
@@ -45,6 +46,7 @@ __all__ = [
     "change_error_map",
     "differencing_by_difficulty",
     "explorer_figure",
+    "plot_accuracy_vs_cost",
     "plot_attention_gammas",
     "plot_attention_maps",
     "plot_attention_memory",

@@ -115,6 +115,7 @@ def change_config(**sections) -> ExperimentConfig:
         ({"model": {"name": "fc_ef", "kwargs": {"num_classes": 3}}}, "num_classes=3"),
         ({"loss": {"name": "ce", "kwargs": {"depth": 3}}}, "loss.kwargs for 'ce'"),
         ({"loss": {"name": "multitask"}}, "'multitask' needs a model returning"),
+        ({"loss": {"name": "lsnet_hybrid"}}, "'lsnet_hybrid' needs the two dates' features"),
         (
             {"model": {"name": "fractal_resnet", "kwargs": {"preset": "ceecnet-tiny"}}},
             "use loss name 'multitask'",

@@ -66,6 +66,11 @@ def test_output_to_probs_by_kind():
     probs = torch.tensor([0.4, 0.6]).reshape(1, 2, 1, 1)
     assert output_to_probs(probs, "probs") is not None
     torch.testing.assert_close(output_to_probs((probs, None, None), "multitask"), probs)
+    features = ((torch.rand(1, 4, 1, 1), torch.rand(1, 4, 1, 1)),)
+    torch.testing.assert_close(
+        output_to_probs((logits, features), "logits_features").flatten(),
+        torch.tensor([0.25, 0.75]),
+    )
     with pytest.raises(ValueError, match="output kind"):
         output_to_probs(probs, "scores")
 

@@ -94,6 +94,41 @@ def test_multitask_loss_gets_tuple_and_batch(tiny, make_trainer, change_loaders)
     assert "val_accuracy" in history.epochs[0]  # metrics use the segmentation output
 
 
+def test_features_output_goes_whole_to_a_features_loss_and_logits_elsewhere(
+    tiny, make_trainer, change_loaders
+):
+    class WithFeatures(tiny.ChangeNet):
+        output = "logits_features"
+
+        def forward(self, x1, x2):
+            return super().forward(x1, x2), ((x1, x2),)  # (logits, per-level date pairs)
+
+    seen = []
+
+    class FeaturesLoss(nn.Module):
+        expects, takes_features = "logits", True
+
+        def forward(self, output, target):
+            seen.append(type(output))
+            return create_loss("ce")(output[0], target)
+
+    trainer = make_trainer(WithFeatures(), FeaturesLoss())
+    history = trainer.fit(*change_loaders, num_epochs=1)
+    assert seen and all(t is tuple for t in seen)
+    assert "val_f1" in history.epochs[0]  # the metrics see the logits
+    pairs = change_loaders[1].dataset
+    assert trainer.predict(pairs.x1[:2], pairs.x2[:2]).shape == (2, 2, 16, 16)
+    assert trainer.predict(pairs.x1[:2], pairs.x2[:2], window=8, stride=8).shape == (2, 2, 16, 16)
+    probs_loss = ProbsLoss()  # a plain loss gets the logits' softmax
+    make_trainer(WithFeatures(), probs_loss).fit(change_loaders[0], num_epochs=1)
+    assert probs_loss.seen[0].shape == (4, 2, 16, 16)
+
+
+def test_features_loss_with_a_plain_model_is_refused(make_trainer):
+    with pytest.raises(ValueError, match="needs the model's features"):
+        make_trainer(loss_fn=create_loss("lsnet_hybrid"))
+
+
 def test_resume_continues_the_same_run(tiny, make_trainer, change_loaders, tmp_path: Path):
     train, val = change_loaders
 
