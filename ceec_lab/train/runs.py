@@ -20,6 +20,7 @@ run unless told to resume it or overwrite it.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,31 +203,29 @@ def sample_size(data: DataConfig, dataset: Dataset) -> tuple[int, int] | None:
     return sizes.pop() if len(sizes) == 1 else None
 
 
-def check_input_size(config: ExperimentConfig, size: tuple[int, int], key: str) -> None:
-    """Check that the model of ``config`` takes images of ``size`` ``(H, W)``, without computing.
+def check_input_size(
+    model: nn.Module, channels: int, size: tuple[int, int], key: str, name: str
+) -> None:
+    """Check that ``model`` takes ``(channels, H, W)`` images of ``size``, without computing.
 
-    The model is built on PyTorch's ``meta`` device, where a forward pass only
-    works out shapes, so even the paper's model answers at once. The kit's models
-    check their inputs first thing in ``forward`` and raise ``ValueError``; any
-    other failure on ``meta`` (an operation it cannot run) proves nothing and is
-    left to the real run.
+    The kit's models check their inputs first thing in ``forward`` and raise a
+    ``ValueError`` saying what they need. Fed an empty tensor on PyTorch's
+    ``meta`` device, a model runs that check and then stops at its first real
+    operation (weights and input on different devices): any error other than
+    ``ValueError`` means the check passed.
 
     Raises:
         ConfigError: naming ``key`` (``data.size``, ``--window``) and the model's reason.
     """
-    with torch.random.fork_rng(devices=[]), torch.device("meta"):
-        probe = build_model(config).eval()
-        x = torch.zeros(1, band_count(config.data.bands), *size)
-        try:
-            with torch.no_grad():
-                probe(x) if probe.task == "segmentation" else probe(x, x)
-        except ValueError as error:
-            shown = "×".join(map(str, size))
-            raise ConfigError(
-                f"{key}: {config.model.name} cannot take {shown} images: {error}"
-            ) from error
-        except Exception:  # an operation meta tensors lack, not a bad size
-            return
+    x = torch.empty(2, channels, *size, device="meta")  # 2: batch norm trains on 2 or more
+    try:
+        with torch.no_grad():
+            model(x) if model.task == "segmentation" else model(x, x)
+    except ValueError as error:
+        shown = "×".join(map(str, size))
+        raise ConfigError(f"{key}: {name} cannot take {shown} images: {error}") from error
+    except Exception:  # the first operation after the checks: the size is fine
+        return
 
 
 def prepare(config: ExperimentConfig) -> Experiment:
@@ -238,7 +237,8 @@ def prepare(config: ExperimentConfig) -> Experiment:
     train_set, val_set = build_datasets(config.data, multitask=model.output == "multitask")
     size = sample_size(config.data, train_set)
     if size is not None:
-        check_input_size(config, size, "data.patch_size" if config.data.path else "data.size")
+        key = "data.patch_size" if config.data.kind == "folder" else "data.size"
+        check_input_size(model, band_count(config.data.bands), size, key, config.model.name)
     return Experiment(config, model, loss_fn, train_set, val_set, data_num_classes(config.data))
 
 
@@ -357,8 +357,15 @@ def run_training(
 
 
 def _check_out_dir(out_dir: Path, config: ExperimentConfig, resume: bool, overwrite: bool) -> None:
-    """A fresh run needs an empty ``out_dir`` (or ``overwrite``); a resume, the same model."""
+    """A fresh run needs an empty ``out_dir`` (or ``overwrite``); a resume, the same model.
+
+    Under ``torchrun`` only rank 0 checks for an empty ``out_dir`` (the process group
+    does not exist yet, hence ``RANK``): another rank could otherwise find the
+    ``config.yaml`` rank 0 has just written. ``torchrun`` stops every rank when one fails.
+    """
     if not resume:
+        if os.environ.get("RANK", "0") != "0":
+            return
         try:
             check_output_folder(out_dir, overwrite, "train.out_dir")
         except ValueError as error:
@@ -462,7 +469,8 @@ def run_prediction(
     """
     out_dir = check_output_folder(out_dir, overwrite, "--out")
     model, config = load_model(checkpoint, device)
-    check_input_size(config, (window, window), "--window")
+    channels = band_count(config.data.bands)
+    check_input_size(model, channels, (window, window), "--window", config.model.name)
     with atomic_folder(out_dir) as tmp:
         written = predict_folder(
             model,
