@@ -29,9 +29,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ceec_lab.train.trainer import TrainingInterrupted
 
 CHECKPOINT_HELP = "a .pt file (trainer checkpoint or shipped weights) or a shipped name"
 INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C (128 + SIGINT)
@@ -103,6 +108,8 @@ def train_command(args: argparse.Namespace) -> int:
         return _fail(error, code=1)
     except TrainingInterrupted as error:
         return _fail(_interrupted_message(error, args), code=INTERRUPTED)
+    except KeyboardInterrupt:  # while the data were being checked, before any epoch
+        return _fail("interrupted before training started", code=INTERRUPTED)
     except (ValueError, OSError) as error:
         return _fail(error)
     finally:
@@ -110,12 +117,12 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interrupted_message(error: Exception, args: argparse.Namespace) -> str:
+def _interrupted_message(error: TrainingInterrupted, args: argparse.Namespace) -> str:
     """One line: where the run stopped and the command that continues it."""
     command = ["ceec-lab", "train", "--config", str(args.config), *args.overrides]
     if error.checkpoint is None:
-        return f"{error}; start again with: {' '.join([*command, '--overwrite'])}"
-    return f"{error}; continue with: {' '.join([*command, '--resume'])}"
+        return f"{error}; start again with: {shlex.join([*command, '--overwrite'])}"
+    return f"{error}; continue with: {shlex.join([*command, '--resume'])}"
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
