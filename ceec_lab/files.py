@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,11 +82,13 @@ def load_torch(path: str | os.PathLike, map_location: str | torch.device = "cpu"
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    except Exception as error:  # torch.load fails in many ways on a bad file: name the file
+        if isinstance(error, FileNotFoundError | PermissionError):
+            raise
+        detail = str(error).splitlines()[0] if str(error) else ""
         raise ValueError(
             f"{path}: not a readable checkpoint - truncated, empty or not written by "
-            f"torch.save ({reason})"
+            f"torch.save ({type(error).__name__}: {detail})"
         ) from error
     if not isinstance(state, dict):
         raise ValueError(f"{path}: holds a {type(state).__name__}, not a checkpoint dict")
