@@ -85,10 +85,11 @@ def load_torch(path: str | os.PathLike, map_location: str | torch.device = "cpu"
     except Exception as error:  # torch.load fails in many ways on a bad file: name the file
         if isinstance(error, FileNotFoundError | PermissionError):
             raise
-        detail = str(error).splitlines()[0] if str(error) else ""
+        detail = str(error).split(". ")[0].splitlines()[0] if str(error) else ""
+        cause = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
         raise ValueError(
             f"{path}: not a readable checkpoint - truncated, empty or not written by "
-            f"torch.save ({type(error).__name__}: {detail})"
+            f"torch.save ({cause})"
         ) from error
     if not isinstance(state, dict):
         raise ValueError(f"{path}: holds a {type(state).__name__}, not a checkpoint dict")
