@@ -126,7 +126,8 @@ def test_unknown_checkpoint_name_lists_the_shipped_ones(capsys):
 def test_checkpoint_of_another_model_is_named(tmp_path: Path, capsys):
     config = ["--config", CONFIGS / "fc_ef.yaml"]
     code, _, err = run(capsys, "evaluate", "--checkpoint", SHIPPED, *config, *TINY, "--quiet")
-    assert code == 2 and "ceecnet_tiny_synthetic.pt: its weights do not fit this model" in err
+    assert code == 2 and "ceecnet_tiny_synthetic.pt: holds weights of ceecnet_v1" in err
+    assert "do not fit the model built here (fc_ef)" in err and "missing" in err
 
 
 # ------------------------------------------------------------------ train

@@ -39,7 +39,7 @@ from ceec_lab.data import (
 from ceec_lab.data.io import band_count
 from ceec_lab.files import atomic_folder, atomic_path, check_output_folder, save_json
 from ceec_lab.train import distributed as dist
-from ceec_lab.train.checkpoints import read_checkpoint
+from ceec_lab.train.checkpoints import StoredModel, read_checkpoint
 from ceec_lab.train.config import (
     ConfigError,
     DataConfig,
@@ -395,18 +395,22 @@ def load_model(
     """
     stored = read_checkpoint(checkpoint)
     model = build_model(stored.config)
-    _load_weights(model, stored.weights, stored.path)
+    _load_weights(model, stored, stored.config.model.name)
     return model.to(get_device(None if device is None else str(device))).eval(), stored.config
 
 
-def _load_weights(model: nn.Module, weights: dict, checkpoint: str | Path) -> None:
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as error:
-        first_line = str(error).splitlines()[0]
+def _load_weights(model: nn.Module, stored: StoredModel, name: str) -> None:
+    """Load ``stored``'s weights into ``model`` (built as model ``name``), or say what differs."""
+    from ceec_lab.models.utils import state_dict_mismatches
+
+    problems = state_dict_mismatches(model.state_dict(), stored.weights)
+    if problems:
         raise ConfigError(
-            f"{checkpoint}: its weights do not fit this model: {first_line}"
-        ) from error
+            f"{stored.path}: holds weights of {stored.config.model.name} "
+            f"{stored.config.model.kwargs}, which do not fit the model built here ({name}): "
+            + "; ".join(problems)
+        )
+    model.load_state_dict(stored.weights)
 
 
 def evaluation_data(data: DataConfig) -> str:
@@ -438,7 +442,7 @@ def run_evaluation(
     """
     stored = read_checkpoint(checkpoint)
     experiment = prepare(stored.config if config is None else config)
-    _load_weights(experiment.model, stored.weights, stored.path)
+    _load_weights(experiment.model, stored, experiment.config.model.name)
     trainer = make_trainer(experiment, progress=progress, schedule=False)
     return trainer.evaluate(make_loaders(experiment)[1])
 
