@@ -51,23 +51,41 @@ def info(_args: argparse.Namespace) -> int:
         detail = f" ({torch.cuda.get_device_name(device)})"
     print(f"device: {device.type}{detail}")
     print(f"budget: {run_mode()} (CEEC_LAB_MODE=quick|lab|full)")
-    samples = find_levircd_samples()
-    print(f"LEVIR-CD samples: {samples if samples else 'not found (set CEEC_LAB_LEVIRCD)'}")
+    try:
+        samples, problem = find_levircd_samples(), None
+    except ValueError as error:  # $CEEC_LAB_LEVIRCD set to a wrong path
+        samples, problem = None, error
+    shown = "error, see below" if problem else samples or "not found (set CEEC_LAB_LEVIRCD)"
+    print(f"LEVIR-CD samples: {shown}")
     user = find_user_data()
     print(f"user data folders: {', '.join(map(str, user)) if user else 'none found under data/'}")
-    return 0
+    return 0 if problem is None else _fail(problem)
 
 
 def synth(args: argparse.Namespace) -> int:
     """Write synthetic change pairs as ``OUT/{A,B,label}/*.png``."""
     from ceec_lab.data.export import write_change_folder
+    from ceec_lab.data.synthetic import MIN_SIZE
+    from ceec_lab.files import check_output_folder
 
     if not 0.0 <= args.difficulty <= 1.0:
-        print(f"error: --difficulty must be in [0, 1], got {args.difficulty}", file=sys.stderr)
-        return 2
-    write_change_folder(args.out, args.n, args.size, args.seed, args.difficulty)
+        return _fail(f"--difficulty must be in [0, 1], got {args.difficulty}")
+    if args.size < MIN_SIZE:
+        return _fail(f"--size must be at least {MIN_SIZE} pixels, got {args.size}")
+    try:
+        check_output_folder(args.out, args.overwrite, "--out")
+        write_change_folder(
+            args.out, args.n, args.size, args.seed, args.difficulty, overwrite=args.overwrite
+        )
+    except ValueError as error:
+        return _fail(error)
     print(f"wrote {args.n} pairs of {args.size}×{args.size} to {args.out}")
     return 0
+
+
+def _fail(error: Exception | str) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
 
 
 def _positive(text: str) -> int:
@@ -78,13 +96,24 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ceec-lab", description=__doc__.splitlines()[0])
+    """The whole ``ceec-lab`` parser; every ``--help`` shows the defaults."""
+    defaults = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
+    parser = argparse.ArgumentParser(
+        prog="ceec-lab", description=__doc__.splitlines()[0], **defaults
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("info", help="versions, device and data found").set_defaults(func=info)
-    data = commands.add_parser("data", help="data utilities")
+    commands.add_parser("info", help="versions, device and data found", **defaults).set_defaults(
+        func=info
+    )
+    data = commands.add_parser("data", help="data utilities", **defaults)
     data_commands = data.add_subparsers(dest="data_command", required=True)
-    synth_parser = data_commands.add_parser("synth", help="write synthetic pairs (LEVIR-CD layout)")
-    synth_parser.add_argument("--out", required=True, help="output folder")
+    synth_parser = data_commands.add_parser(
+        "synth", help="write synthetic pairs (LEVIR-CD layout)", **defaults
+    )
+    synth_parser.add_argument("--out", required=True, help="output folder (empty or new)")
+    synth_parser.add_argument(
+        "--overwrite", action="store_true", help="replace A/, B/, label/ of a non-empty --out"
+    )
     synth_parser.add_argument("--n", type=_positive, default=100, help="number of pairs")
     synth_parser.add_argument("--size", type=_positive, default=256, help="side in pixels")
     synth_parser.add_argument("--seed", type=int, default=0, help="data set seed")

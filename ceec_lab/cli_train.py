@@ -6,14 +6,22 @@
     ceec-lab train --config configs/unet.yaml --resume          # continue from last.pt
     ceec-lab evaluate --checkpoint runs/unet/best.pt [--config FILE] [KEY=VALUE ...]
     ceec-lab predict --image1 A/ --image2 B/ --out pred/ --checkpoint runs/fc_ef/best.pt
+    ceec-lab predict --image1 A/ --image2 B/ --out pred/ --checkpoint ceecnet-tiny-synthetic
+
+``--checkpoint`` takes a trainer checkpoint, a shipped weights file or a shipped
+name; the model is built from what the file records.
 
 The same ``train`` runs on several GPUs with
 ``torchrun --nproc_per_node=N -m ceec_lab.cli train --config ...``.
 
 Each command returns an exit code: 0 on success, 1 when training diverged
-(NaN/inf loss), 2 for a bad config, argument or missing file (reported before
-any work starts). Heavy imports happen inside the commands, so ``ceec-lab info``
-stays quick.
+(NaN/inf loss), 2 for a bad config, argument or file (reported before any output
+is written, with a message naming the key or file), 130 when training was
+interrupted with Ctrl-C (the message names the last checkpoint and the command
+that resumes). No command silently replaces earlier results: ``train`` needs
+``--resume`` or ``--overwrite`` for an ``out_dir`` that holds a run, ``predict``
+needs ``--overwrite`` for a non-empty ``--out``. Heavy imports happen inside the
+commands, so ``ceec-lab info`` stays quick.
 """
 
 from __future__ import annotations
@@ -21,38 +29,61 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ceec_lab.train.trainer import TrainingInterrupted
+
+CHECKPOINT_HELP = "a .pt file (trainer checkpoint or shipped weights) or a shipped name"
+INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C (128 + SIGINT)
 
 
 def add_train_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train``, ``evaluate`` and ``predict`` on a ``ceec-lab`` subparser set."""
-    train = subparsers.add_parser("train", help="train a model from a YAML config")
+    defaults = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
+    train = subparsers.add_parser("train", help="train a model from a YAML config", **defaults)
     train.add_argument("--config", required=True, type=Path, help="YAML file (see configs/)")
     train.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", help="e.g. train.num_epochs=2 model.name=unet"
     )
-    train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    existing = train.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    existing.add_argument(
+        "--overwrite", action="store_true", help="start over in an OUT_DIR that holds a run"
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(func=train_command)
 
-    evaluate = subparsers.add_parser("evaluate", help="loss and metrics of a checkpoint")
-    evaluate.add_argument("--checkpoint", required=True, type=Path, help="a .pt file")
-    evaluate.add_argument("--config", type=Path, help="default: the config in the checkpoint")
+    evaluate = subparsers.add_parser(
+        "evaluate", help="loss and metrics of a checkpoint", **defaults
+    )
+    evaluate.add_argument("--checkpoint", required=True, help=CHECKPOINT_HELP)
+    evaluate.add_argument("--config", type=Path, help="YAML file; none: the checkpoint's config")
     evaluate.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(func=evaluate_command)
 
-    predict = subparsers.add_parser("predict", help="masks and confidence maps for image pairs")
+    predict = subparsers.add_parser(
+        "predict", help="masks and confidence maps for image pairs", **defaults
+    )
     predict.add_argument("--image1", required=True, type=Path, help="folder of first-date images")
     predict.add_argument("--image2", type=Path, help="folder of second-date images (same names)")
     predict.add_argument("--out", required=True, type=Path, help="writes masks/ and confidence/")
-    predict.add_argument("--checkpoint", required=True, type=Path, help="a .pt file")
+    predict.add_argument("--checkpoint", required=True, help=CHECKPOINT_HELP)
     predict.add_argument("--window", type=int, default=256, help="sliding-window side")
     predict.add_argument("--stride", type=int, default=64, help="sliding-window step")
     predict.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
-    predict.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: automatic)")
+    predict.add_argument("--device", help="cpu, cuda, cuda:1, mps; none: automatic")
+    predict.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace masks/ and confidence/ in a non-empty --out",
+    )
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.set_defaults(func=predict_command)
 
 
@@ -61,43 +92,57 @@ def train_command(args: argparse.Namespace) -> int:
     from ceec_lab.train import NonFiniteLossError, distributed
     from ceec_lab.train.config import load_config
     from ceec_lab.train.runs import run_training
+    from ceec_lab.train.trainer import TrainingInterrupted
 
     _log_to_console()
     try:
         config = load_config(args.config, args.overrides)
-        history = run_training(config, resume=args.resume, progress=not args.quiet)
+        history = run_training(
+            config, resume=args.resume, progress=not args.quiet, overwrite=args.overwrite
+        )
         if distributed.is_main_process():  # under torchrun, rank 0 reports
             last = history.epochs[-1] if history.epochs else {}
             print(f"trained {len(history.epochs)} epochs; wrote {config.train.out_dir}/")
             _print_metrics({k: v for k, v in last.items() if k != "epoch"})
     except NonFiniteLossError as error:
         return _fail(error, code=1)
-    except (ValueError, FileNotFoundError) as error:
+    except TrainingInterrupted as error:
+        return _fail(_interrupted_message(error, args), code=INTERRUPTED)
+    except KeyboardInterrupt:  # while the data were being checked, before any epoch
+        return _fail("interrupted before training started", code=INTERRUPTED)
+    except (ValueError, OSError) as error:
         return _fail(error)
     finally:
         distributed.cleanup()
     return 0
 
 
+def _interrupted_message(error: TrainingInterrupted, args: argparse.Namespace) -> str:
+    """One line: where the run stopped and the command that continues it."""
+    command = ["ceec-lab", "train", "--config", str(args.config), *args.overrides]
+    if error.checkpoint is None:
+        return f"{error}; start again with: {shlex.join([*command, '--overwrite'])}"
+    return f"{error}; continue with: {shlex.join([*command, '--resume'])}"
+
+
 def evaluate_command(args: argparse.Namespace) -> int:
     """``ceec-lab evaluate``: a checkpoint's loss and metrics on the validation data."""
-    from ceec_lab.files import load_torch
+    from ceec_lab.train.checkpoints import read_checkpoint
     from ceec_lab.train.config import ExperimentConfig, apply_overrides, load_config
-    from ceec_lab.train.runs import run_evaluation
+    from ceec_lab.train.runs import evaluation_data, run_evaluation
 
     _log_to_console()
     try:
         if args.config is not None:
             config = load_config(args.config, args.overrides)
-        elif args.overrides:
-            stored = load_torch(args.checkpoint).get("config") or {}
+        else:  # what the checkpoint records, with the overrides on top
+            stored = read_checkpoint(args.checkpoint).config.to_dict()
             config = ExperimentConfig.from_dict(apply_overrides(stored, args.overrides))
-        else:
-            config = None
+        print(f"scoring {args.checkpoint} on {evaluation_data(config.data)}", flush=True)
         results = run_evaluation(args.checkpoint, config, progress=not args.quiet)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         return _fail(error)
-    print(f"evaluated {args.checkpoint}")
+    print(f"evaluated {args.checkpoint}: loss and metrics over every pixel of those samples")
     _print_metrics(results)
     return 0
 
@@ -117,8 +162,10 @@ def predict_command(args: argparse.Namespace) -> int:
             stride=args.stride,
             batch_size=args.batch_size,
             device=args.device,
+            overwrite=args.overwrite,
+            progress=not args.quiet,
         )
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         return _fail(error)
     print(f"wrote {len(written)} masks to {args.out / 'masks'} and confidence maps beside them")
     return 0
@@ -144,7 +191,11 @@ def _log_to_console() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one of these commands on its own (the full CLI is :mod:`ceec_lab.cli`)."""
-    parser = argparse.ArgumentParser(prog="ceec-lab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ceec-lab",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_train_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)

@@ -108,16 +108,22 @@ def get_device(prefer: str | None = None) -> torch.device:
 def find_levircd_samples() -> Path | None:
     """The folder of real LEVIR-CD sample pairs, or ``None`` when there is none.
 
-    Looks at ``$CEEC_LAB_LEVIRCD`` first, then ``../shared/data/levircd_samples``
-    beside a checkout of the project (the course's shared folder).
+    ``$CEEC_LAB_LEVIRCD`` when it is set; otherwise ``../shared/data/levircd_samples``
+    beside a checkout of the project (the course's shared folder), if present.
+
+    Raises:
+        ValueError: ``$CEEC_LAB_LEVIRCD`` is set but is not a folder with ``A/`` and
+            ``B/`` - a typo must not silently pick other samples.
     """
-    candidates = []
-    if os.environ.get(LEVIRCD_ENV):
-        candidates.append(Path(os.environ[LEVIRCD_ENV]))
-    candidates.append(PROJECT_ROOT.parent / "shared" / "data" / "levircd_samples")
-    for path in candidates:
-        if (path / "A").is_dir() and (path / "B").is_dir():
-            return path
+    chosen = os.environ.get(LEVIRCD_ENV, "").strip()
+    path = Path(chosen) if chosen else PROJECT_ROOT.parent / "shared" / "data" / "levircd_samples"
+    if (path / "A").is_dir() and (path / "B").is_dir():
+        return path
+    if chosen:
+        raise ValueError(
+            f"${LEVIRCD_ENV}={chosen}: not a folder with A/ and B/ inside; fix the path "
+            "or unset the variable"
+        )
     return None
 
 

@@ -347,7 +347,7 @@ def ceecnet_datasets(
     random time swap, 10 % no-change pairs); validation pairs are not. Images
     stay in [0, 1] (no normalisation), as the shipped tiny weights expect.
     """
-    augment = change_augmentation(normalise=None, seed=seed)
+    augment = change_augmentation(seed=seed)
     train_set = SyntheticChangeDataset(
         n_train, size, seed, difficulty, multitask=True, transform=augment
     )

@@ -10,7 +10,14 @@ Three rules make augmentation correct for bi-temporal data (REFERENCE §4):
    time) and *no-change pairs* (the same date shown twice with an all-zero mask),
    so the network cannot get away with detecting buildings instead of change.
 
-Normalisation is per channel; the LEVIR-CD constants are available by name.
+The augmentation never normalises: images stay in [0, 1], the one scale the
+kit's models, the command line and the shipped weights use (a dataset raises if
+a transform leaves it). The LEVIR-CD channel statistics are kept in
+:data:`NORMALISATION` for reference, and :func:`normalisation_stats` measures them.
+
+All randomness of an augmentation comes from one NumPy generator, whose state
+:meth:`ChangeAugmentation.state_dict` returns: the trainer stores it in every
+checkpoint, so a resumed run draws the same augmentations as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -57,19 +64,6 @@ def normalisation_stats(
     return tuple(mean.tolist()), tuple(std.tolist())
 
 
-def _normaliser(normalise: str | tuple | None) -> A.Normalize | None:
-    if normalise is None:
-        return None
-    if isinstance(normalise, str):
-        if normalise not in NORMALISATION:
-            raise ValueError(
-                f"normalise={normalise!r} unknown; choose one of {sorted(NORMALISATION)}"
-            )
-        normalise = NORMALISATION[normalise]
-    mean, std = (np.asarray(v, np.float32) / 255.0 for v in normalise)
-    return A.Normalize(mean=tuple(mean), std=tuple(std), max_pixel_value=1.0)
-
-
 class ChangeAugmentation:
     """Callable augmentation for change samples: ``transform(**sample) -> sample``.
 
@@ -83,8 +77,7 @@ class ChangeAugmentation:
         time_swap: probability of swapping the two dates.
         no_change: probability of replacing the pair by one date shown twice,
             with an all-zero mask (the targets are reset too).
-        normalise: ``"levircd"``, ``(mean, std)`` on 0–255, or ``None``.
-        seed: seeds albumentations and the swap / no-change draws.
+        seed: seeds the generator behind every draw (``None``: fresh entropy).
     """
 
     def __init__(
@@ -94,7 +87,6 @@ class ChangeAugmentation:
         photometric: float = 0.8,
         time_swap: float = 0.5,
         no_change: float = 0.1,
-        normalise: str | tuple | None = "levircd",
         seed: int | None = None,
     ) -> None:
         for name, p in (
@@ -107,19 +99,32 @@ class ChangeAugmentation:
         shared = [A.RandomCrop(crop_size, crop_size)] if crop_size else []
         shared += [A.D4(p=1.0)] if geometric else []
         self.shared = A.Compose(
-            shared,
-            additional_targets={"image2": "image", **{k: "mask" for k in _TARGET_KEYS}},
-            seed=seed,
+            shared, additional_targets={"image2": "image", **{k: "mask" for k in _TARGET_KEYS}}
         )
         jitter = A.ColorJitter(
             brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02, p=photometric
         )
-        self.per_date = A.Compose([jitter], seed=None if seed is None else seed + 1)
-        self.normalise = _normaliser(normalise)
+        self.per_date = A.Compose([jitter])
         self.time_swap, self.no_change = time_swap, no_change
+        self.reseed(seed)
+
+    def reseed(self, seed: int | None) -> None:
+        """Restart the generator from ``seed`` (a DataLoader worker gets its own)."""
         self.rng = np.random.default_rng(seed)
 
+    def state_dict(self) -> dict:
+        """The generator's state: enough to continue the same sequence of augmentations."""
+        return self.rng.bit_generator.state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a :meth:`state_dict`."""
+        self.rng.bit_generator.state = state
+
     def __call__(self, **sample: np.ndarray) -> dict[str, np.ndarray]:
+        # albumentations keeps generators of its own; seeding them from ours on every
+        # call makes our generator the single state to save and restore.
+        self.shared.set_random_seed(int(self.rng.integers(2**32)))
+        self.per_date.set_random_seed(int(self.rng.integers(2**32)))
         sample = self._change_tricks(dict(sample))
         targets = {k: np.moveaxis(sample[k], 0, -1) for k in _TARGET_KEYS if k in sample}
         moved = self.shared(
@@ -129,8 +134,6 @@ class ChangeAugmentation:
         out.update({k: np.ascontiguousarray(np.moveaxis(moved[k], -1, 0)) for k in targets})
         for key in ("image1", "image2"):
             out[key] = self.per_date(image=out[key])["image"]
-            if self.normalise is not None:
-                out[key] = self.normalise(image=out[key])["image"]
         return out
 
     def _change_tricks(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -11,6 +11,11 @@ A ``transform`` is called as ``transform(**sample)`` on the numpy sample
 ``albumentations.Compose`` or a :class:`~ceec_lab.data.augment.ChangeAugmentation`
 plugs in directly. Multitask targets are computed *after* the transform, from
 the final mask, so they always line up with it.
+
+Images stay in [0, 1] after the transform: that is the one scale the kit's
+models, the command line and the shipped weights use. A transform that
+normalises (``A.Normalize``) raises a ``ValueError`` at the first sample instead
+of training a model on a scale nothing else feeds it.
 """
 
 from __future__ import annotations
@@ -22,8 +27,17 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 
-from ceec_lab.data.io import IMAGE_SUFFIXES, image_size, read_image, read_label
+from ceec_lab.data.io import (
+    IMAGE_SUFFIXES,
+    Bands,
+    band_count,
+    check_bands,
+    image_header,
+    read_image,
+    read_label,
+)
 from ceec_lab.data.synthetic import make_change_pair, make_segmentation_scene, sample_seed
 from ceec_lab.data.targets import multitask_targets
 from ceec_lab.data.tiling import window_starts
@@ -52,6 +66,22 @@ def _cached(
     return {key: value.copy() for key, value in cache[index].items()}
 
 
+#: Slack on the [0, 1] check: interpolation can overshoot by a rounding error.
+_UNIT_RANGE_SLACK = 1e-3
+
+
+def _check_unit_range(sample: dict[str, np.ndarray], keys: tuple[str, ...], index: int) -> None:
+    """Raise if a transformed image left [0, 1] (a normalising transform)."""
+    for key in keys:
+        low, high = float(np.min(sample[key])), float(np.max(sample[key]))
+        if low < -_UNIT_RANGE_SLACK or high > 1 + _UNIT_RANGE_SLACK:
+            raise ValueError(
+                f"sample {index}: the transform returned {key} values in [{low:.3g}, {high:.3g}]; "
+                "the kit's models and shipped weights take images in [0, 1], so a transform "
+                "must not normalise (drop A.Normalize; normalisation belongs inside a model)"
+            )
+
+
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=np.float32))
 
@@ -72,6 +102,7 @@ class ChangeDataset(Dataset):
         sample = self.load(index % len(self))
         if self.transform is not None:
             sample = self.transform(**sample)
+            _check_unit_range(sample, ("image1", "image2"), index)
         out = {
             "image1": _image_tensor(sample["image1"]),
             "image2": _image_tensor(sample["image2"]),
@@ -185,6 +216,7 @@ class SyntheticSegmentationDataset(Dataset):
         sample = self.load(index % len(self))
         if self.transform is not None:
             sample = self.transform(**sample)
+            _check_unit_range(sample, ("image",), index)
         mask = torch.from_numpy(np.asarray(sample["mask"], dtype=np.int64))
         return {"image": _image_tensor(sample["image"]), "mask": mask}
 
@@ -219,17 +251,19 @@ def _resolve_split(root: Path, split: str | None) -> Path:
 class ChangeFolderDataset(ChangeDataset):
     """A LEVIR-CD / WHU-CD style folder: ``ROOT/[split/]{A,B,label}/<name>.{png,jpg,tif}``.
 
-    Names, sizes and band counts are checked when the dataset is built, label
-    values when a sample is read; every error names the file and what was
-    expected. RGBA images lose their alpha channel (with a warning); labels may
-    be 0/255 or 0/1.
+    Every file is checked when the dataset is built, before any training starts
+    (a progress bar shows when that takes more than a second): names match
+    across ``A``, ``B`` and ``label``, sizes agree, images have the bands asked
+    for (read from the headers) and labels hold 0/1 or 0/255 (decoded). Every
+    error names the file and what was expected.
 
     Args:
         root: the data set folder. split: ``"train"``, ``"val"``, ``"test"`` or
             ``None`` for a flat folder.
         patch_size, stride: cut each tile into patches on the fly (LEVIR-CD:
             1024 tiles, 256 patches, stride 128); ``None`` keeps whole tiles.
-        bands: expected bands per image (3 for RGB).
+        bands: bands per image: a count the files must have (3 for RGB), or the
+            indices to keep, e.g. ``[0, 1, 2]`` for the RGB of RGB + NIR TIFFs.
         multitask, transform: as in :class:`ChangeDataset`.
     """
 
@@ -239,7 +273,7 @@ class ChangeFolderDataset(ChangeDataset):
         split: str | None = None,
         patch_size: int | None = None,
         stride: int | None = None,
-        bands: int = 3,
+        bands: Bands = 3,
         multitask: bool = False,
         transform: Transform | None = None,
     ) -> None:
@@ -247,7 +281,9 @@ class ChangeFolderDataset(ChangeDataset):
         self.folder = _resolve_split(Path(root), split)
         self.bands = bands
         self.names = self._matched_names()
-        self.sizes = [self._checked_size(name) for name in self.names]
+        self.in_channels = band_count(bands)
+        checking = tqdm(self.names, desc=f"checking {self.folder}", unit="pair", delay=1.0)
+        self.sizes = [self._checked_pair(name) for name in checking]
         self.index = self._patch_index(patch_size, stride or patch_size)
         self.patch_size = patch_size
 
@@ -273,11 +309,16 @@ class ChangeFolderDataset(ChangeDataset):
         self._files = files
         return sorted(files["A"])
 
-    def _checked_size(self, name: str) -> tuple[int, int]:
-        sizes = {key: image_size(self._files[key][name]) for key in ("A", "B", "label")}
+    def _checked_pair(self, name: str) -> tuple[int, int]:
+        """Sizes and bands of both dates from their headers, the label's values in full."""
+        headers = {key: image_header(self._files[key][name]) for key in ("A", "B", "label")}
+        sizes = {key: (h, w) for key, (h, w, _) in headers.items()}
         if len(set(sizes.values())) != 1:
             shown = ", ".join(f"{self._files[k][name]}: {h}×{w}" for k, (h, w) in sizes.items())
             raise ValueError(f"mismatched sizes for {name!r}: {shown}")
+        for key in ("A", "B"):
+            check_bands(headers[key][2], self.bands, self._files[key][name])
+        read_label(self._files["label"][name])
         return sizes["A"]
 
     def _patch_index(

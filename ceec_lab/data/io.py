@@ -1,13 +1,20 @@
 """Reading and writing image files with checks that name the file and what was expected.
 
-Images come back as float32 ``(H, W, C)`` in [0, 1]; change labels as uint8
-``(H, W)`` in {0, 1}. Writes go to a temporary file first and are moved into
-place, so an interrupted run never leaves a half-written PNG behind.
+Images come back as float32 ``(H, W, C)`` in [0, 1] - the one scale every model
+of the kit takes - and change labels as uint8 ``(H, W)`` in {0, 1}. A file that
+cannot be decoded, or holds another number of bands than asked for, raises a
+``ValueError`` naming it: a 4-band image (RGB + near infrared, or RGBA) is not
+silently cut to three bands; ask for the bands you want with ``bands=[0, 1, 2]``.
+:func:`image_header` reads size and band count without decoding the pixels, so a
+data set can check thousands of files before training starts.
+
+Writes go to a temporary file first and are moved into place, so an interrupted
+run never leaves a half-written PNG behind.
 """
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +25,85 @@ from ceec_lab.files import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
+#: What ``bands`` may be: a band count, or the indices of the bands to keep.
+Bands = int | Sequence[int]
+
+
+def _is_tiff(path: Path) -> bool:
+    return path.suffix.lower() in (".tif", ".tiff")
+
+
+def _band_first(shape: Sequence[int]) -> bool:
+    """Whether a 3-D TIFF shape is ``(C, H, W)`` (a band-first GeoTIFF)."""
+    return len(shape) == 3 and shape[0] < shape[-1] and shape[0] <= 16
+
+
+def _unreadable(path: Path, error: Exception) -> ValueError:
+    return ValueError(f"{path}: cannot be read as an image ({type(error).__name__}: {error})")
+
 
 def _read_array(path: Path) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
-    if path.suffix.lower() in (".tif", ".tiff"):
-        array = tifffile.imread(path)
-        if array.ndim == 3 and array.shape[0] < array.shape[-1] and array.shape[0] <= 16:
-            array = np.moveaxis(array, 0, -1)  # band-first GeoTIFF -> (H, W, C)
-        return array
-    with Image.open(path) as image:
-        if image.mode == "P":
-            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        return np.asarray(image)
+    try:
+        if _is_tiff(path):
+            array = tifffile.imread(path)
+            return np.moveaxis(array, 0, -1) if _band_first(array.shape) else array
+        with Image.open(path) as image:
+            if image.mode == "P":  # a palette: its colours, not the palette indices
+                image = image.convert("RGB")
+            return np.asarray(image)
+    except (OSError, ValueError, SyntaxError) as error:  # PIL and tifffile's "not an image"
+        raise _unreadable(path, error) from error
+
+
+def image_header(path: str | Path) -> tuple[int, int, int]:
+    """``(height, width, bands)`` from the file header, without decoding the pixels.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not an image PIL or tifffile can open (names the file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        if _is_tiff(path):
+            with tifffile.TiffFile(path) as tif:
+                shape = tif.pages[0].shape
+            if len(shape) == 2:
+                return shape[0], shape[1], 1
+            return (shape[1], shape[2], shape[0]) if _band_first(shape) else tuple(shape[:3])
+        with Image.open(path) as image:
+            bands = 3 if image.mode == "P" else len(image.getbands())
+            return image.height, image.width, bands
+    except (OSError, ValueError, SyntaxError) as error:
+        raise _unreadable(path, error) from error
+
+
+def check_bands(found: int, bands: Bands, path: str | Path) -> None:
+    """Check that an image with ``found`` bands can give the ``bands`` asked for.
+
+    Args:
+        found: bands in the file.
+        bands: a count (the file must have exactly that many) or band indices to keep.
+
+    Raises:
+        ValueError: naming the file, the bands found and how to choose some.
+    """
+    if isinstance(bands, int):
+        if found != bands:
+            hint = f"; keep some with bands={list(range(bands))}" if found > bands else ""
+            raise ValueError(f"{path}: expected {bands} bands, found {found}{hint}")
+        return
+    outside = [b for b in bands if not 0 <= b < found]
+    if not bands or outside:
+        raise ValueError(f"{path}: bands={list(bands)} asked for, but the file has {found} bands")
+
+
+def band_count(bands: Bands) -> int:
+    """How many bands ``bands`` yields (what the model's ``in_channels`` must be)."""
+    return bands if isinstance(bands, int) else len(bands)
 
 
 def _to_unit_range(array: np.ndarray, path: Path) -> np.ndarray:
@@ -45,24 +118,23 @@ def _to_unit_range(array: np.ndarray, path: Path) -> np.ndarray:
     )
 
 
-def read_image(path: str | Path, bands: int = 3) -> np.ndarray:
-    """Read an image as float32 ``(H, W, bands)`` in [0, 1] (uint8 / 255, uint16 / 65535).
+def read_image(path: str | Path, bands: Bands = 3) -> np.ndarray:
+    """Read an image as float32 ``(H, W, C)`` in [0, 1] (uint8 / 255, uint16 / 65535).
 
-    An RGBA image is accepted for ``bands=3``: the alpha channel is dropped with a warning.
+    Args:
+        bands: the band count the file must have (3 for RGB), or the indices of
+            the bands to keep, e.g. ``[0, 1, 2]`` for the RGB of an RGB + NIR TIFF.
 
     Raises:
-        ValueError: the band count is not ``bands`` (the message names the file).
+        ValueError: the file cannot be decoded or has other bands (the message names it).
     """
     path = Path(path)
     array = _read_array(path)
     if array.ndim == 2:
         array = array[..., None]
-    found = array.shape[-1]
-    if found == bands + 1 and bands == 3:
-        warnings.warn(f"{path}: RGBA image, dropping the alpha channel", UserWarning, stacklevel=2)
-        array = array[..., :bands]
-    elif found != bands:
-        raise ValueError(f"{path}: expected {bands} bands, found {found} (shape {array.shape})")
+    check_bands(array.shape[-1], bands, path)
+    if not isinstance(bands, int):
+        array = array[..., list(bands)]
     return _to_unit_range(array, path)
 
 
@@ -86,17 +158,6 @@ def read_label(path: str | Path) -> np.ndarray:
         return (array == 255).astype(np.uint8)
     shown = sorted(values)[:8]
     raise ValueError(f"{path}: label values {shown} found; expected a binary mask of 0/1 or 0/255")
-
-
-def image_size(path: str | Path) -> tuple[int, int]:
-    """``(height, width)`` read from the file header, without decoding the pixels."""
-    path = Path(path)
-    if path.suffix.lower() in (".tif", ".tiff"):
-        with tifffile.TiffFile(path) as tif:
-            shape = tif.pages[0].shape
-        return (shape[1], shape[2]) if len(shape) == 3 and shape[0] < shape[-1] else shape[:2]
-    with Image.open(path) as image:
-        return image.height, image.width
 
 
 def write_png(path: str | Path, array: np.ndarray) -> None:

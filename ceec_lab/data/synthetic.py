@@ -87,6 +87,10 @@ class Appearance:
     shift: tuple[float, float] = (0.0, 0.0)  # misregistration in pixels (dx, dy)
 
 
+#: The smallest scene side in pixels (a building and a road must fit).
+MIN_SIZE = 16
+
+
 def _scale(size: int) -> float:
     return size / 256.0
 
@@ -350,5 +354,5 @@ def make_change_pair(
 
 
 def _check_size(size: int) -> None:
-    if not isinstance(size, int | np.integer) or size < 16:
-        raise ValueError(f"size must be an integer >= 16 pixels, got {size!r}")
+    if not isinstance(size, int | np.integer) or size < MIN_SIZE:
+        raise ValueError(f"size must be an integer >= {MIN_SIZE} pixels, got {size!r}")

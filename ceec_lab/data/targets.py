@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
@@ -42,7 +43,9 @@ def distance_map(channel: np.ndarray) -> np.ndarray:
     """
     if channel.min() == channel.max():
         return np.full(channel.shape, float(channel.flat[0]), np.float32)
-    distance = cv2.distanceTransform(channel.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    # scipy's exact transform, not cv2.distanceTransform: OpenCV's "precise" mode differs
+    # in the last bits from call to call, which breaks bit-exact resumes of training.
+    distance = ndimage.distance_transform_edt(channel)
     low, high = distance.min(), distance.max()
     return ((distance - low) / (high - low)).astype(np.float32)
 

@@ -108,7 +108,7 @@ def load_weights(model: nn.Module, weights_path: str | Path) -> None:
             f"weights_path {str(path)!r} must hold a state dict (name -> tensor), "
             f"as saved by torch.save(model.state_dict(), path); got {type(state_dict)}"
         )
-    problems = _state_dict_mismatches(model.state_dict(), state_dict)
+    problems = state_dict_mismatches(model.state_dict(), state_dict)
     if problems:
         raise ValueError(
             f"weights_path {str(path)!r} does not fit {type(model).__name__}: "
@@ -118,7 +118,7 @@ def load_weights(model: nn.Module, weights_path: str | Path) -> None:
     model.load_state_dict(state_dict)
 
 
-def _state_dict_mismatches(expected: dict[str, Tensor], found: dict[str, Tensor]) -> list[str]:
+def state_dict_mismatches(expected: dict[str, Tensor], found: dict[str, Tensor]) -> list[str]:
     """Human-readable differences between two state dicts (at most 3 names per kind)."""
     missing = [k for k in expected if k not in found]
     unexpected = [k for k in found if k not in expected]

@@ -16,12 +16,13 @@ From a YAML config (what ``ceec-lab train`` does)::
 """
 
 from ceec_lab.train.callbacks import Callback, Checkpoint, EarlyStopping, LivePlot
+from ceec_lab.train.checkpoints import read_checkpoint
 from ceec_lab.train.config import ConfigError, ExperimentConfig, load_config
 from ceec_lab.train.history import History
 from ceec_lab.train.inference import predict_folder, save_prediction, sliding_window_probs
 from ceec_lab.train.runs import load_model, run_evaluation, run_prediction, run_training
 from ceec_lab.train.seeding import seed_everything
-from ceec_lab.train.trainer import NonFiniteLossError, Trainer
+from ceec_lab.train.trainer import NonFiniteLossError, Trainer, TrainingInterrupted
 
 __all__ = [
     "Callback",
@@ -33,9 +34,11 @@ __all__ = [
     "LivePlot",
     "NonFiniteLossError",
     "Trainer",
+    "TrainingInterrupted",
     "load_config",
     "load_model",
     "predict_folder",
+    "read_checkpoint",
     "run_evaluation",
     "run_prediction",
     "run_training",

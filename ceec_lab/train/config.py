@@ -69,6 +69,7 @@ class DataConfig:
     seed: int = 0  # synthetic data set seed (validation uses seed + 1)
     num_workers: int = 0  # DataLoader worker processes
     augment: bool = False  # change pairs: shared D4, per-date jitter, time swap, no-change pairs
+    bands: int | list[int] = 3  # folder kind: bands per image, or indices to keep ([0, 1, 2])
 
 
 @dataclass
@@ -184,6 +185,9 @@ def validate(config: ExperimentConfig) -> None:
     _check_at_least("data.patch_size", data.patch_size, 1)
     if not 0.0 <= data.difficulty <= 1.0:
         raise ConfigError(f"data.difficulty must be in [0, 1], got {data.difficulty}")
+    if isinstance(data.bands, list) and not all(type(b) is int and b >= 0 for b in data.bands):
+        raise ConfigError(f"data.bands: expected band indices >= 0, got {data.bands}")
+    _check_at_least("data.bands", data.bands if isinstance(data.bands, int) else None, 1)
     if data.kind == "folder" and data.path is None:
         raise ConfigError("data.path is required when data.kind is 'folder'")
     _check_at_least("train.num_epochs", train.num_epochs, 1)

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from ceec_lab.data.io import Bands
 
 OUTPUT_KINDS = ("logits", "probs", "multitask", "logits_features")
 
@@ -104,12 +107,13 @@ def _model_device(model: nn.Module) -> torch.device:
     return tensors[0].device if tensors else torch.device("cpu")
 
 
-def read_image(path: str | os.PathLike) -> Tensor:
-    """An RGB image file as a ``(3, H, W)`` float32 tensor in [0, 1], the scale the kit's
-    datasets give the models (read by :func:`ceec_lab.data.read_image`)."""
+def read_image(path: str | os.PathLike, bands: Bands = 3) -> Tensor:
+    """An image file as a ``(C, H, W)`` float32 tensor in [0, 1], the scale the kit's
+    datasets give the models (read by :func:`ceec_lab.data.read_image`, which
+    explains ``bands``)."""
     from ceec_lab.data import read_image as read_array
 
-    return torch.from_numpy(read_array(path)).permute(2, 0, 1).contiguous()  # (3, H, W)
+    return torch.from_numpy(read_array(path, bands)).permute(2, 0, 1).contiguous()  # (C, H, W)
 
 
 def find_pairs(image1_dir: str | os.PathLike, image2_dir: str | os.PathLike | None) -> list:
@@ -137,6 +141,24 @@ def find_pairs(image1_dir: str | os.PathLike, image2_dir: str | os.PathLike | No
             f"{len(missing)} image(s) of {image1_dir} lack a partner in {image2_dir}: {missing[:5]}"
         )
     return [(p, image2_dir / p.name) for p in paths1]
+
+
+def check_pairs(pairs: list, bands: Bands = 3) -> None:
+    """Check every file of :func:`find_pairs` from its header, before any prediction.
+
+    Raises:
+        ValueError: a file that does not open as an image, has other bands than
+            ``bands``, or differs in size from its partner (the message names it).
+    """
+    from ceec_lab.data.io import check_bands, image_header
+
+    for path1, path2 in pairs:
+        headers = [(path, image_header(path)) for path in (path1, path2) if path is not None]
+        for path, (_, _, found) in headers:
+            check_bands(found, bands, path)
+        if len({header[:2] for _, header in headers}) > 1:
+            shown = ", ".join(f"{path}: {h}×{w}" for path, (h, w, _) in headers)
+            raise ValueError(f"the two dates differ in size ({shown}); expected one size")
 
 
 def save_prediction(
@@ -181,8 +203,14 @@ def predict_folder(
     threshold: float = 0.5,
     batch_size: int = 8,
     device: torch.device | str | None = None,
+    bands: Bands = 3,
+    progress: bool = True,
 ) -> list[Path]:
     """Predict every image (pair) of a folder and write masks and confidence maps.
+
+    Every file's header is checked (:func:`check_pairs`) before the first
+    prediction; ``ceec-lab predict`` (:func:`~ceec_lab.train.runs.run_prediction`)
+    also writes into a temporary folder, so a failure leaves no partial set.
 
     Args:
         model: a trained kit model; put in eval mode and moved to ``device`` here.
@@ -192,6 +220,8 @@ def predict_folder(
         window, stride, batch_size: see :func:`sliding_window_probs`.
         threshold: change probability that counts as change.
         device: defaults to the model's device.
+        bands: the bands the model takes, see :func:`ceec_lab.data.read_image`.
+        progress: a progress bar over the images.
 
     Returns:
         The mask paths written.
@@ -201,10 +231,12 @@ def predict_folder(
     if device is None:
         device = _model_device(model)
     model.to(device).eval()
+    pairs = find_pairs(image1_dir, image2_dir if model.task == "change" else None)
+    check_pairs(pairs, bands)
     written = []
-    for path1, path2 in find_pairs(image1_dir, image2_dir if model.task == "change" else None):
-        x1 = read_image(path1)[None].to(device)  # (1, 3, H, W)
-        x2 = None if path2 is None else read_image(path2)[None].to(device)
+    for path1, path2 in tqdm(pairs, desc="predict", unit="image", disable=not progress):
+        x1 = read_image(path1, bands)[None].to(device)  # (1, C, H, W)
+        x2 = None if path2 is None else read_image(path2, bands)[None].to(device)
         probs = sliding_window_probs(model, x1, x2, window, stride, batch_size=batch_size)
         written.append(save_prediction(probs[0], out_dir, path1.stem, threshold)[0])
     return written

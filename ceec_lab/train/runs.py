@@ -11,12 +11,16 @@ The command line (``ceec-lab train|evaluate|predict``) is a thin layer over the
 :func:`prepare` builds everything a run needs and raises
 :class:`~ceec_lab.train.config.ConfigError` for any mismatch (a segmentation
 model on change pairs, a multitask model without the multitask loss, bad
-model or loss arguments) before a single batch is drawn.
+model or loss arguments, a data size the model cannot take, a data file that
+does not read) before a single batch is drawn. :func:`run_training` writes
+nothing until those checks pass, and refuses an ``out_dir`` that holds another
+run unless told to resume it or overwrite it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +36,10 @@ from ceec_lab.data import (
     SyntheticChangeDataset,
     SyntheticSegmentationDataset,
 )
-from ceec_lab.files import atomic_path, load_torch, save_json
+from ceec_lab.data.io import band_count
+from ceec_lab.files import atomic_folder, atomic_path, check_output_folder, save_json
 from ceec_lab.train import distributed as dist
+from ceec_lab.train.checkpoints import StoredModel, read_checkpoint
 from ceec_lab.train.config import (
     ConfigError,
     DataConfig,
@@ -43,10 +49,13 @@ from ceec_lab.train.config import (
 )
 from ceec_lab.train.history import History
 from ceec_lab.train.inference import predict_folder
-from ceec_lab.train.seeding import seed_everything
+from ceec_lab.train.seeding import seed_everything, seed_worker
 from ceec_lab.train.trainer import Trainer
 
 logger = logging.getLogger(__name__)
+
+#: The files a training run writes into ``train.out_dir``.
+RUN_FILES = ("best.pt", "last.pt", "config.yaml", "history.json")
 
 
 @dataclass
@@ -79,6 +88,8 @@ def build_model(config: ExperimentConfig) -> nn.Module:
 
     num_classes = data_num_classes(config.data)
     kwargs = {"num_classes": num_classes, **config.model.kwargs}
+    if config.data.kind == "folder" and band_count(config.data.bands) != 3:
+        kwargs.setdefault("in_channels", band_count(config.data.bands))
     if kwargs["num_classes"] != num_classes:
         raise ConfigError(
             f"model.kwargs.num_classes={kwargs['num_classes']} but data.kind "
@@ -142,26 +153,84 @@ def build_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Dataset]
 
 def _augmentation(data: DataConfig) -> ChangeAugmentation | None:
     """The reference's training augmentation when ``data.augment`` (images stay in [0, 1])."""
-    return ChangeAugmentation(normalise=None, seed=data.seed) if data.augment else None
+    return ChangeAugmentation(seed=data.seed) if data.augment else None
+
+
+def folder_splits(root: str | Path) -> tuple[str | None, str | None]:
+    """``(train split, validation split)`` of a folder: ``train`` and ``val`` (or
+    ``test``); ``None`` stands for a flat folder, which then serves both."""
+    splits = [s for s in ("train", "val", "test") if (Path(root) / s).is_dir()]
+    train_split = "train" if "train" in splits else None
+    return train_split, next((s for s in ("val", "test") if s in splits), train_split)
 
 
 def _folder_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Dataset]:
-    """``train``/``val`` (or ``test``) splits of a folder; a flat folder serves both."""
+    """``train``/``val`` (or ``test``) splits of a folder, every file checked up front."""
     root = Path(data.path)
-    splits = [s for s in ("train", "val", "test") if (root / s).is_dir()]
-    train_split = "train" if "train" in splits else None
-    val_split = next((s for s in ("val", "test") if s in splits), train_split)
+    train_split, val_split = folder_splits(root)
     if val_split == train_split:
         logger.info("%s has no validation split: validating on the training images", root)
+    common = {"patch_size": data.patch_size, "bands": data.bands, "multitask": multitask}
     try:
-        return tuple(
-            ChangeFolderDataset(
-                root, split, patch_size=data.patch_size, multitask=multitask, transform=transform
-            )
+        datasets = tuple(
+            ChangeFolderDataset(root, split, transform=transform, **common)
             for split, transform in ((train_split, _augmentation(data)), (val_split, None))
         )
     except (FileNotFoundError, ValueError) as error:
         raise ConfigError(f"data.path: {error}") from error
+    for dataset in datasets:
+        _check_equal_sizes(dataset, data)
+    return datasets
+
+
+def _check_equal_sizes(dataset: ChangeFolderDataset, data: DataConfig) -> None:
+    """Whole tiles batch together only when they share one size."""
+    if data.patch_size is not None or data.batch_size == 1 or len(set(dataset.sizes)) == 1:
+        return
+    first = dataset.sizes[0]
+    other = next(i for i, size in enumerate(dataset.sizes) if size != first)
+    shown = [
+        f"{dataset.names[i]}: {h}×{w}" for i, (h, w) in ((0, first), (other, dataset.sizes[other]))
+    ]
+    raise ConfigError(
+        f"data.patch_size: {dataset.folder} holds tiles of different sizes ({', '.join(shown)}); "
+        "set data.patch_size (e.g. 256) to cut them into equal patches, or data.batch_size=1"
+    )
+
+
+def sample_size(data: DataConfig, dataset: Dataset) -> tuple[int, int] | None:
+    """``(H, W)`` of the samples a data set yields (``None``: tiles of several sizes)."""
+    if data.kind != "folder":
+        return data.size, data.size
+    if data.patch_size is not None:
+        return data.patch_size, data.patch_size
+    sizes = set(dataset.sizes)
+    return sizes.pop() if len(sizes) == 1 else None
+
+
+def check_input_size(
+    model: nn.Module, channels: int, size: tuple[int, int], key: str, name: str
+) -> None:
+    """Check that ``model`` takes ``(channels, H, W)`` images of ``size``, without computing.
+
+    The kit's models check their inputs first thing in ``forward`` and raise a
+    ``ValueError`` saying what they need. Fed an empty tensor on PyTorch's
+    ``meta`` device, a model runs that check and then stops at its first real
+    operation (weights and input on different devices): any error other than
+    ``ValueError`` means the check passed.
+
+    Raises:
+        ConfigError: naming ``key`` (``data.size``, ``--window``) and the model's reason.
+    """
+    x = torch.empty(2, channels, *size, device="meta")  # 2: batch norm trains on 2 or more
+    try:
+        with torch.no_grad():
+            model(x) if model.task == "segmentation" else model(x, x)
+    except ValueError as error:
+        shown = "×".join(map(str, size))
+        raise ConfigError(f"{key}: {name} cannot take {shown} images: {error}") from error
+    except Exception:  # the first operation after the checks: the size is fine
+        return
 
 
 def prepare(config: ExperimentConfig) -> Experiment:
@@ -171,6 +240,10 @@ def prepare(config: ExperimentConfig) -> Experiment:
     model = build_model(config)
     loss_fn = build_loss(config, model)
     train_set, val_set = build_datasets(config.data, multitask=model.output == "multitask")
+    size = sample_size(config.data, train_set)
+    if size is not None:
+        key = "data.patch_size" if config.data.kind == "folder" else "data.size"
+        check_input_size(model, band_count(config.data.bands), size, key, config.model.name)
     return Experiment(config, model, loss_fn, train_set, val_set, data_num_classes(config.data))
 
 
@@ -243,28 +316,43 @@ def make_trainer(
 def make_loaders(experiment: Experiment) -> tuple[DataLoader, DataLoader]:
     """Shuffled training batches and ordered validation batches."""
     data = experiment.config.data
-    common = {"batch_size": data.batch_size, "num_workers": data.num_workers}
+    common = {
+        "batch_size": data.batch_size,
+        "num_workers": data.num_workers,
+        "worker_init_fn": seed_worker,  # exact resumes with augmentation in workers too
+    }
     return (
         DataLoader(experiment.train_set, shuffle=True, **common),
         DataLoader(experiment.val_set, shuffle=False, **common),
     )
 
 
-def run_training(config: ExperimentConfig, resume: bool = False, progress: bool = True) -> History:
+def run_training(
+    config: ExperimentConfig, resume: bool = False, progress: bool = True, overwrite: bool = False
+) -> History:
     """Train as ``config`` says; write checkpoints, ``config.yaml`` and ``history.json``.
 
-    Everything is built and checked first; the files land in ``train.out_dir``.
+    Everything is built and checked first; the files land in ``train.out_dir``
+    only then.
 
     Args:
-        resume: continue from ``train.out_dir/last.pt``.
+        resume: continue from ``train.out_dir/last.pt`` (the same model only).
+        overwrite: start over in an ``out_dir`` that holds another run, replacing
+            its files; without it (or ``resume``) such an ``out_dir`` is an error.
+
+    Raises:
+        ConfigError: before any file is written, for any mistake.
+        TrainingInterrupted: on Ctrl-C, naming the last checkpoint.
     """
     out_dir = Path(config.train.out_dir)
-    if resume and not (out_dir / "last.pt").is_file():
-        raise ConfigError(f"--resume: no checkpoint to resume from at {out_dir / 'last.pt'}")
+    _check_out_dir(out_dir, config, resume, overwrite)
     experiment = prepare(config)
     trainer = make_trainer(experiment, checkpoint_dir=out_dir, progress=progress)
     train_loader, val_loader = make_loaders(experiment)
     if dist.is_main_process():
+        if overwrite and not resume:
+            for name in RUN_FILES:
+                (out_dir / name).unlink(missing_ok=True)
         with atomic_path(out_dir / "config.yaml") as tmp:
             tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     history = trainer.fit(train_loader, val_loader, config.train.num_epochs, resume=resume)
@@ -273,48 +361,93 @@ def run_training(config: ExperimentConfig, resume: bool = False, progress: bool 
     return history
 
 
+def _check_out_dir(out_dir: Path, config: ExperimentConfig, resume: bool, overwrite: bool) -> None:
+    """A fresh run needs an empty ``out_dir`` (or ``overwrite``); a resume, the same model.
+
+    Under ``torchrun`` only rank 0 checks for an empty ``out_dir`` (the process group
+    does not exist yet, hence ``RANK``): another rank could otherwise find the
+    ``config.yaml`` rank 0 has just written. ``torchrun`` stops every rank when one fails.
+    """
+    if not resume:
+        if os.environ.get("RANK", "0") != "0":
+            return
+        try:
+            check_output_folder(out_dir, overwrite, "train.out_dir")
+        except ValueError as error:
+            raise ConfigError(f"{error}, or --resume to continue that run") from error
+        return
+    last = out_dir / "last.pt"
+    if not last.is_file():
+        raise ConfigError(f"--resume: no checkpoint to resume from at {last}")
+    stored = read_checkpoint(last).config
+    if (stored.model, stored.data.kind) != (config.model, config.data.kind):
+        raise ConfigError(
+            f"--resume: {last} holds model {stored.model.name} {stored.model.kwargs} on "
+            f"{stored.data.kind} data, but the config asks for {config.model.name} "
+            f"{config.model.kwargs} on {config.data.kind}; resume with the same model, "
+            "or train into another train.out_dir"
+        )
+
+
 def load_model(
     checkpoint: str | Path, device: str | torch.device | None = None
 ) -> tuple[nn.Module, ExperimentConfig]:
-    """Rebuild the model a checkpoint was trained with and load its weights (eval mode)."""
-    state = load_torch(checkpoint)
-    if state.get("config") is None:
+    """Rebuild the model a checkpoint was trained with and load its weights (eval mode).
+
+    Args:
+        checkpoint: a trainer checkpoint, shipped weights, or a shipped name
+            (``"ceecnet-tiny-synthetic"``); see :func:`~ceec_lab.train.checkpoints.read_checkpoint`.
+    """
+    stored = read_checkpoint(checkpoint)
+    model = build_model(stored.config)
+    _load_weights(model, stored, stored.config.model.name)
+    return model.to(get_device(None if device is None else str(device))).eval(), stored.config
+
+
+def _load_weights(model: nn.Module, stored: StoredModel, name: str) -> None:
+    """Load ``stored``'s weights into ``model`` (built as model ``name``), or say what differs."""
+    from ceec_lab.models.utils import state_dict_mismatches
+
+    problems = state_dict_mismatches(model.state_dict(), stored.weights)
+    if problems:
         raise ConfigError(
-            f"{checkpoint}: stores no config (the Trainer was built without config=); "
-            "build the model yourself and load state['model']"
+            f"{stored.path}: holds weights of {stored.config.model.name} "
+            f"{stored.config.model.kwargs}, which do not fit the model built here ({name}): "
+            + "; ".join(problems)
         )
-    config = ExperimentConfig.from_dict(state["config"])
-    model = build_model(config)
-    _load_weights(model, state, checkpoint)
-    return model.to(get_device(None if device is None else str(device))).eval(), config
+    model.load_state_dict(stored.weights)
 
 
-def _load_weights(model: nn.Module, state: dict, checkpoint: str | Path) -> None:
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as error:
-        first_line = str(error).splitlines()[0]
-        raise ConfigError(
-            f"{checkpoint}: its weights do not fit this model: {first_line}"
-        ) from error
+def evaluation_data(data: DataConfig) -> str:
+    """Which samples :func:`run_evaluation` scores for ``data``, in words."""
+    if data.kind != "folder":
+        what = "change pairs" if data.kind == "synthetic_change" else "scenes"
+        detail = f", difficulty {data.difficulty}" if data.kind == "synthetic_change" else ""
+        return (
+            f"{data.n_val} synthetic {what} of {data.size}×{data.size} "
+            f"(seed {data.seed + 1}{detail})"
+        )
+    split = folder_splits(data.path)[1]
+    where = Path(data.path) if split is None else Path(data.path) / split
+    cut = (
+        "whole tiles" if data.patch_size is None else f"{data.patch_size}×{data.patch_size} patches"
+    )
+    return f"{where} as {cut}"
 
 
 def run_evaluation(
     checkpoint: str | Path, config: ExperimentConfig | None = None, progress: bool = True
 ) -> dict[str, float]:
-    """Loss and metrics of a checkpoint on the validation set of ``config``.
+    """Loss and metrics of a checkpoint on the validation set of ``config``
+    (:func:`evaluation_data` says which); metrics count every pixel of every sample.
 
     Args:
-        checkpoint: a ``.pt`` file written by the trainer.
-        config: defaults to the config stored in the checkpoint.
+        checkpoint: a trainer checkpoint, shipped weights or a shipped name.
+        config: defaults to the config the checkpoint records.
     """
-    state = load_torch(checkpoint)
-    if config is None:
-        if state.get("config") is None:
-            raise ConfigError(f"{checkpoint}: stores no config; pass one with --config")
-        config = ExperimentConfig.from_dict(state["config"])
-    experiment = prepare(config)
-    _load_weights(experiment.model, state, checkpoint)
+    stored = read_checkpoint(checkpoint)
+    experiment = prepare(stored.config if config is None else config)
+    _load_weights(experiment.model, stored, experiment.config.model.name)
     trainer = make_trainer(experiment, progress=progress, schedule=False)
     return trainer.evaluate(make_loaders(experiment)[1])
 
@@ -328,10 +461,35 @@ def run_prediction(
     stride: int = 64,
     batch_size: int = 8,
     device: str | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
 ) -> list[Path]:
     """Masks and confidence maps for every image (pair) of a folder; see
-    :func:`~ceec_lab.train.inference.predict_folder`."""
-    model, _ = load_model(checkpoint, device)
-    return predict_folder(
-        model, image1_dir, image2_dir, out_dir, window, stride, batch_size=batch_size
-    )
+    :func:`~ceec_lab.train.inference.predict_folder`.
+
+    Everything is checked before anything is written: the output folder (empty,
+    unless ``overwrite``), the checkpoint, every image's header (readable, the
+    bands the model was trained on, both dates of one size) and the window size.
+    The outputs are built in a temporary folder and moved into ``out_dir`` at
+    the end, so a failure half-way leaves no partial set of masks.
+
+    Returns:
+        The mask paths written (in ``out_dir``).
+    """
+    out_dir = check_output_folder(out_dir, overwrite, "--out")
+    model, config = load_model(checkpoint, device)
+    channels = band_count(config.data.bands)
+    check_input_size(model, channels, (window, window), "--window", config.model.name)
+    with atomic_folder(out_dir) as tmp:
+        written = predict_folder(
+            model,
+            image1_dir,
+            image2_dir,
+            tmp,
+            window,
+            stride,
+            batch_size=batch_size,
+            bands=config.data.bands,
+            progress=progress,
+        )
+    return [out_dir / path.relative_to(tmp) for path in written]

@@ -1,9 +1,15 @@
 """Seeding and random-number-generator state, so runs repeat and resumes continue.
 
-Three generators matter in a PyTorch run: Python's :mod:`random`, NumPy's global
-generator (augmentations) and torch's (weight init, dropout, ``DataLoader``
-shuffling). A checkpoint stores all three so that a resumed run draws the same
-numbers the uninterrupted run would have drawn.
+Three global generators matter in a PyTorch run: Python's :mod:`random`, NumPy's
+global generator and torch's (weight init, dropout, ``DataLoader`` shuffling). A
+checkpoint stores all three so that a resumed run draws the same numbers the
+uninterrupted run would have drawn. An augmentation with a generator of its own
+(:class:`~ceec_lab.data.ChangeAugmentation`) is saved by the trainer beside them.
+
+``DataLoader`` worker processes each get a copy of the dataset, so their random
+state cannot be saved from the main process. :func:`seed_worker` instead derives
+every worker's generators from the seed torch gives the worker, which comes from
+the main process's torch generator: restoring that one restores the workers too.
 """
 
 from __future__ import annotations
@@ -22,6 +28,22 @@ def seed_everything(seed: int) -> None:
     # The legacy global generator is the one libraries such as albumentations draw from.
     np.random.seed(seed % 2**32)  # noqa: NPY002
     torch.manual_seed(seed)
+
+
+def seed_worker(worker_id: int) -> None:
+    """``DataLoader(worker_init_fn=seed_worker)``: seed a worker's generators from torch's.
+
+    Seeds Python and NumPy, and reseeds the dataset's ``transform`` when it has a
+    ``reseed`` method, so workers draw different augmentations, every epoch anew,
+    and a resumed run draws the same ones as an uninterrupted run.
+    """
+    seed = torch.initial_seed() % 2**32  # base seed of this epoch's workers + worker_id
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002
+    info = torch.utils.data.get_worker_info()
+    reseed = getattr(getattr(info.dataset, "transform", None), "reseed", None)
+    if reseed is not None:
+        reseed(seed)
 
 
 def get_rng_state() -> dict:

@@ -76,6 +76,24 @@ class NonFiniteLossError(RuntimeError):
         )
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C); says where to continue from.
+
+    Attributes:
+        epoch: epochs completed (and saved, when there is a checkpoint).
+        checkpoint: the last checkpoint written, or ``None``.
+    """
+
+    def __init__(self, epoch: int, checkpoint: Path | None) -> None:
+        self.epoch, self.checkpoint = epoch, checkpoint
+        where = (
+            f"the last checkpoint is {checkpoint} (epoch {epoch})"
+            if checkpoint is not None
+            else "no checkpoint was written"
+        )
+        super().__init__(f"training interrupted; {where}")
+
+
 class Trainer:
     """Fits, evaluates and checkpoints a kit model.
 
@@ -179,6 +197,7 @@ class Trainer:
         self.step = 0  # optimisation steps completed
         self.stop_training = False
         self.last_checkpoint: Path | None = None
+        self._augmentations: list[Any] = []  # training transforms whose state is saved
         self._train_model = dist.wrap_model(model, self.device) if self.params else model
 
     def _setup_optimisation(self, optimizer, lr, scheduler, amp) -> None:
@@ -222,11 +241,13 @@ class Trainer:
 
         Raises:
             NonFiniteLossError: when a loss is NaN or infinite.
+            TrainingInterrupted: on Ctrl-C; it names the last checkpoint.
         """
         if not isinstance(num_epochs, int) or num_epochs < 1:
             raise ValueError(f"num_epochs must be an int >= 1, got {num_epochs!r}")
         if self.early_stopping_patience is not None and val_loader is None:
             raise ValueError("early_stopping_patience watches val_loss: pass a val_loader")
+        self._augmentations = _stateful_transforms(train_loader)
         if resume:
             self.load_checkpoint(self._resume_path(resume))
         train_loader = dist.shard_loader(train_loader, self.seed)
@@ -241,11 +262,15 @@ class Trainer:
         self.stop_training = False
         self._call("on_train_start")
         epochs = self._progress_bar(range(self.epoch + 1, num_epochs + 1), desc="epochs")
-        for epoch in epochs:
-            logs = self._run_epoch(train_loader, val_loader, epoch)
-            epochs.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")})
-            if self.stop_training:
-                break
+        try:
+            for epoch in epochs:
+                logs = self._run_epoch(train_loader, val_loader, epoch)
+                epochs.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")})
+                if self.stop_training:
+                    break
+        except KeyboardInterrupt:
+            epochs.close()
+            raise TrainingInterrupted(self.epoch, self.last_checkpoint) from None
         self._call("on_train_end")
         return self.history
 
@@ -387,6 +412,7 @@ class Trainer:
             "step": self.step,
             "loss_depth": getattr(self.loss_fn, "depth", None),
             "rng": get_rng_state(),
+            "augmentation": [t.state_dict() for t in self._augmentations],
             "callbacks": {
                 _callback_key(i, cb): cb.state_dict() for i, cb in self._stateful_callbacks()
             },
@@ -397,7 +423,11 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict` (weights, optimizer, history, RNGs, callbacks)."""
+        """Restore a :meth:`state_dict` (weights, optimizer, history, RNGs, callbacks).
+
+        The augmentation's generator is restored when :meth:`fit` is resuming (it
+        knows the training loader's transform by then).
+        """
         self.model.load_state_dict(state["model"])
         if self.optimizer is not None and state["optimizer"] is not None:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -412,6 +442,10 @@ class Trainer:
             if _callback_key(i, cb) in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][_callback_key(i, cb)])
         set_rng_state(state["rng"])
+        saved = state.get("augmentation", [])
+        if len(saved) == len(self._augmentations):
+            for transform, transform_state in zip(self._augmentations, saved, strict=True):
+                transform.load_state_dict(transform_state)
 
     def save_checkpoint(self, path: str | Path) -> Path:
         """Write :meth:`state_dict` to ``path`` atomically (rank 0 only under DDP).
@@ -432,9 +466,20 @@ class Trainer:
         return path
 
     def load_checkpoint(self, path: str | Path) -> dict[str, Any]:
-        """Load a checkpoint written by :meth:`save_checkpoint` into this trainer."""
+        """Load a checkpoint written by :meth:`save_checkpoint` into this trainer.
+
+        Raises:
+            ValueError: the file is not a checkpoint, or holds another model (names it).
+        """
         state = load_torch(path, map_location=self.device)
-        self.load_state_dict(state)
+        missing = [k for k in ("model", "history", "rng") if k not in state]
+        if missing:
+            raise ValueError(f"{path}: not a training checkpoint (no {', '.join(missing)})")
+        try:
+            self.load_state_dict(state)
+        except RuntimeError as error:
+            first_line = str(error).splitlines()[0]
+            raise ValueError(f"{path}: does not fit this model: {first_line}") from error
         self.last_checkpoint = Path(path)
         logger.info("resumed from %s at epoch %d (step %d)", path, self.epoch, self.step)
         return state
@@ -499,6 +544,12 @@ class Trainer:
 
     def _stateful_callbacks(self) -> list[tuple[int, Any]]:
         return [(i, cb) for i, cb in enumerate(self.callbacks) if hasattr(cb, "state_dict")]
+
+
+def _stateful_transforms(loader: Iterable) -> list[Any]:
+    """The training dataset's transform when it has a random state to save."""
+    transform = getattr(getattr(loader, "dataset", None), "transform", None)
+    return [transform] if hasattr(transform, "state_dict") else []
 
 
 def _resolve_task(model: nn.Module, task: str | None) -> str:

@@ -66,23 +66,51 @@ def test_mismatched_sizes_name_the_files(tmp_path: Path) -> None:
         ChangeFolderDataset(tmp_path)
 
 
-def test_one_band_image_is_rejected(tmp_path: Path) -> None:
+def test_one_band_image_is_rejected_when_the_dataset_is_built(tmp_path: Path) -> None:
     _write_pair(tmp_path, "a", image_mode="L")
     with pytest.raises(ValueError, match=r"A.a\.png: expected 3 bands, found 1"):
-        ChangeFolderDataset(tmp_path)[0]
+        ChangeFolderDataset(tmp_path)
 
 
-def test_rgba_drops_alpha_with_a_warning(tmp_path: Path) -> None:
+def test_four_bands_are_an_error_unless_bands_are_chosen(tmp_path: Path) -> None:
     _write_pair(tmp_path, "a", image_mode="RGBA")
-    with pytest.warns(UserWarning, match="dropping the alpha"):
-        sample = ChangeFolderDataset(tmp_path)[0]
-    assert sample["image1"].shape == (3, 16, 16)
+    with pytest.raises(ValueError, match=r"A.a\.png: expected 3 bands, found 4.*bands=\[0, 1, 2\]"):
+        ChangeFolderDataset(tmp_path)
+    dataset = ChangeFolderDataset(tmp_path, bands=[0, 1, 2])
+    rgba = np.asarray(Image.open(tmp_path / "A" / "a.png"), np.float32) / 255
+    assert dataset.in_channels == 3
+    np.testing.assert_array_equal(dataset[0]["image1"].numpy(), np.moveaxis(rgba[..., :3], -1, 0))
+    with pytest.raises(ValueError, match=r"bands=\[0, 4\] asked for, but the file has 4 bands"):
+        ChangeFolderDataset(tmp_path, bands=[0, 4])
 
 
-def test_non_binary_label_lists_the_values(tmp_path: Path) -> None:
-    _write_pair(tmp_path, "a", label_values=(0, 1, 2))
-    with pytest.raises(ValueError, match=r"label.a\.png: label values \[0, 1, 2\].*0/1 or 0/255"):
-        ChangeFolderDataset(tmp_path)[0]
+def test_four_band_tiff_is_not_read_as_rgba(tmp_path: Path) -> None:
+    _write_pair(tmp_path, "a")
+    for date in ("A", "B"):
+        tifffile.imwrite(
+            tmp_path / date / "a.tif",
+            np.zeros((4, 16, 16), np.uint8),
+            photometric="minisblack",
+            planarconfig="separate",
+        )
+        (tmp_path / date / "a.png").unlink()
+    with pytest.raises(ValueError, match=r"a\.tif: expected 3 bands, found 4"):
+        ChangeFolderDataset(tmp_path)
+    assert ChangeFolderDataset(tmp_path, bands=[2, 1, 0])[0]["image1"].shape == (3, 16, 16)
+
+
+def test_non_binary_label_is_found_when_the_dataset_is_built(tmp_path: Path) -> None:
+    _write_pair(tmp_path, "a")
+    _write_pair(tmp_path, "z", label_values=(0, 1, 2))  # the last file
+    with pytest.raises(ValueError, match=r"label.z\.png: label values \[0, 1, 2\].*0/1 or 0/255"):
+        ChangeFolderDataset(tmp_path)
+
+
+def test_unreadable_image_names_the_file(tmp_path: Path) -> None:
+    _write_pair(tmp_path, "a")
+    (tmp_path / "B" / "a.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"B.a\.png: cannot be read as an image"):
+        ChangeFolderDataset(tmp_path)
 
 
 def test_tiff_and_jpeg_are_read(tmp_path: Path) -> None:
