@@ -10,7 +10,10 @@ Conventions every model follows (the training engine relies on them):
   (``forward(x1, x2)``), inputs ``(B, C, H, W)``;
 * ``model.output`` is ``"logits"`` (a ``(B, K, H, W)`` tensor of scores),
   ``"probs"`` (probabilities that sum to 1 over ``K``) or ``"multitask"`` (a tuple
-  ``(segmentation, boundary, distance)`` of probabilities, CEECNet).
+  ``(segmentation, boundary, distance)`` of probabilities, CEECNet);
+* ``model.input_multiple``: ``H`` and ``W`` must be multiples of this (1: any size),
+  so that prediction can pad an image just enough
+  (:func:`ceec_lab.train.inference.sliding_window_probs`).
 """
 
 from __future__ import annotations

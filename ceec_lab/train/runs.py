@@ -320,7 +320,7 @@ def run_prediction(
     image2_dir: str | Path | None,
     out_dir: str | Path,
     window: int = 256,
-    stride: int = 64,
+    stride: int | None = None,
     batch_size: int = 8,
     device: str | None = None,
 ) -> list[Path]:
