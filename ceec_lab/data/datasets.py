@@ -23,7 +23,7 @@ import torch
 from matplotlib.figure import Figure
 from torch.utils.data import Dataset
 
-from ceec_lab.data.io import IMAGE_SUFFIXES, image_size, read_image, read_label
+from ceec_lab.data.io import IMAGE_SUFFIXES, image_size, list_images, read_image, read_label
 from ceec_lab.data.synthetic import make_change_pair, make_segmentation_scene, sample_seed
 from ceec_lab.data.targets import multitask_targets
 from ceec_lab.data.tiling import window_starts
@@ -161,10 +161,6 @@ class SyntheticSegmentationDataset(Dataset):
         return plot_segmentation_sample(sample, title=title)
 
 
-def _list_images(folder: Path) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
-
-
 def _resolve_split(root: Path, split: str | None) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: data folder not found")
@@ -222,7 +218,7 @@ class ChangeFolderDataset(ChangeDataset):
         for key, folder in folders.items():
             if not folder.is_dir():
                 raise FileNotFoundError(f"{folder}: missing the {key}/ folder")
-        files = {k: _list_images(f) for k, f in folders.items()}
+        files = {k: list_images(f) for k, f in folders.items()}
         if not files["A"]:
             raise FileNotFoundError(f"{folders['A']}: no images ({', '.join(IMAGE_SUFFIXES)})")
         for name in files["A"]:
