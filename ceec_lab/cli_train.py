@@ -42,6 +42,15 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--config", type=Path, help="default: the config in the checkpoint")
     evaluate.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+    evaluate.add_argument(
+        "--protocol",
+        choices=["whole-image", "tiles"],
+        help="the paper's change-class P/R/F1/IoU/MCC on a LEVIR-CD style folder: whole images "
+        "by sliding windows, or 256×256 tiles (see ceec_lab.train.protocol)",
+    )
+    evaluate.add_argument("--data", type=Path, help="--protocol: folder (default: data.path)")
+    evaluate.add_argument("--split", help="--protocol: train, val or test (default: test, val)")
+    evaluate.add_argument("--stride", type=int, default=64, help="--protocol whole-image step")
     evaluate.set_defaults(func=evaluate_command)
 
     predict = subparsers.add_parser("predict", help="masks and confidence maps for image pairs")
@@ -96,6 +105,21 @@ def evaluate_command(args: argparse.Namespace) -> int:
             config = ExperimentConfig.from_dict(apply_overrides(stored, args.overrides))
         else:
             config = None
+        if args.protocol is not None:
+            from ceec_lab.train.protocol import run_protocol
+
+            print(
+                run_protocol(
+                    args.checkpoint,
+                    args.protocol,
+                    args.data,
+                    args.split,
+                    args.stride,
+                    config,
+                    progress=not args.quiet,
+                )
+            )
+            return 0
         results = run_evaluation(args.checkpoint, config, progress=not args.quiet)
     except (ValueError, FileNotFoundError) as error:
         return _fail(error)
