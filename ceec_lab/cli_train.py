@@ -58,9 +58,14 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--image2", type=Path, help="folder of second-date images (same names)")
     predict.add_argument("--out", required=True, type=Path, help="writes masks/ and confidence/")
     predict.add_argument("--checkpoint", required=True, type=Path, help="a .pt file")
-    predict.add_argument("--window", type=int, default=256, help="sliding-window side")
     predict.add_argument(
-        "--stride", type=int, help="sliding-window step (default: window/2; the paper: 64)"
+        "--window", type=int, help="sliding-window side (default: the config's predict.window)"
+    )
+    predict.add_argument(
+        "--stride",
+        type=int,
+        help="sliding-window step (default: the config's predict.stride, else window/2; "
+        "the paper: 64)",
     )
     predict.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
     predict.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: automatic)")

@@ -63,7 +63,8 @@ def describe_protocol(
         paper = " (the paper's)" if (window, stride) == (PAPER_WINDOW, PAPER_STRIDE) else ""
         return (
             f"whole-image: {window}×{window} windows, stride {stride}, reflect padding, "
-            f"softmax averaged over overlaps, threshold {threshold}{paper}"
+            f"softmax averaged over overlaps, threshold {threshold}{paper}; an image no "
+            "larger than a window is one forward pass"
         )
     return f"tiles: {window}×{window} tiles, one forward pass each, threshold {threshold}"
 

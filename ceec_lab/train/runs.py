@@ -151,7 +151,12 @@ def _folder_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Datase
     try:
         return tuple(
             ChangeFolderDataset(
-                root, split, patch_size=data.patch_size, multitask=multitask, transform=transform
+                root,
+                split,
+                patch_size=data.patch_size,
+                stride=data.patch_stride,
+                multitask=multitask,
+                transform=transform,
             )
             for split, transform in ((train_split, _augmentation(data)), (val_split, None))
         )
@@ -319,14 +324,24 @@ def run_prediction(
     image1_dir: str | Path,
     image2_dir: str | Path | None,
     out_dir: str | Path,
-    window: int = 256,
+    window: int | None = None,
     stride: int | None = None,
     batch_size: int = 8,
     device: str | None = None,
 ) -> list[Path]:
     """Masks and confidence maps for every image (pair) of a folder; see
-    :func:`~ceec_lab.train.inference.predict_folder`."""
-    model, _ = load_model(checkpoint, device)
+    :func:`~ceec_lab.train.inference.predict_folder`. ``window`` and ``stride``
+    default to the checkpoint config's ``predict`` section."""
+    model, config = load_model(checkpoint, device)
+    window = config.predict.window if window is None else window
+    stride = config.predict.stride if stride is None else stride
     return predict_folder(
-        model, image1_dir, image2_dir, out_dir, window, stride, batch_size=batch_size
+        model,
+        image1_dir,
+        image2_dir,
+        out_dir,
+        window,
+        stride,
+        config.predict.threshold,
+        batch_size=batch_size,
     )

@@ -218,3 +218,18 @@ def test_predict_folder_needs_matching_names(tmp_path: Path):
         predict_folder(PixelwiseChange(), tmp_path / "A", tmp_path / "B", tmp_path / "out", 8, 8)
     with pytest.raises(FileNotFoundError, match="image2 folder"):
         predict_folder(PixelwiseChange(), tmp_path / "A", tmp_path / "C", tmp_path / "out", 8, 8)
+
+
+def test_prediction_settings_come_from_the_checkpoint_config(tmp_path: Path, monkeypatch):
+    from ceec_lab.files import save_torch
+    from ceec_lab.train import runs
+    from ceec_lab.train.config import ExperimentConfig
+
+    raw = {"model": {"name": "differencing_otsu"}, "predict": {"window": 128, "stride": 64}}
+    config = ExperimentConfig.from_dict(raw).to_dict()
+    save_torch({"model": {}, "config": config}, tmp_path / "otsu.pt")
+    seen = []
+    monkeypatch.setattr(runs, "predict_folder", lambda *args, **kwargs: seen.append(args[4:6]))
+    runs.run_prediction(tmp_path / "otsu.pt", "A", "B", "out")
+    runs.run_prediction(tmp_path / "otsu.pt", "A", "B", "out", stride=32)  # a flag wins
+    assert seen == [(128, 64), (128, 32)]
