@@ -117,3 +117,20 @@ def test_protocol_needs_a_folder(tmp_path: Path, capsys):
     checkpoint = write_checkpoint(tmp_path / "otsu.pt", otsu, "differencing_otsu", {})
     assert main(["evaluate", "--checkpoint", str(checkpoint), "--protocol", "tiles"]) == 2
     assert "pass --data DIR" in capsys.readouterr().err
+
+
+def test_tiles_larger_than_the_images_are_named(tmp_path: Path, capsys):
+    root = tmp_path / "small"
+    for folder in ("A", "B", "label"):
+        (root / "test" / folder).mkdir(parents=True)
+        Image.new("RGB" if folder != "label" else "L", (64, 64)).save(
+            root / "test" / folder / "a.png"
+        )
+    otsu = create_model("differencing_otsu")
+    checkpoint = write_checkpoint(tmp_path / "otsu.pt", otsu, "differencing_otsu", {})
+    args = ["evaluate", "--checkpoint", str(checkpoint), "--data", str(root), "--quiet"]
+    assert main([*args, "--protocol", "tiles"]) == 2
+    assert (
+        f"{root / 'test/A/a.png'}: 64×64 is smaller than patch_size=256" in capsys.readouterr().err
+    )
+    assert main([*args, "--protocol", "whole-image"]) == 0  # one forward pass of the 64² image
