@@ -4,7 +4,8 @@
 * ``ceec-lab data synth --out DIR --n N --size S --seed K [--difficulty X]`` -
   write synthetic pairs as a LEVIR-CD style folder;
 * ``ceec-lab prepare levir-cd|whu-cd --root DIR`` - check a download, write a
-  manifest and normalisation statistics (:mod:`ceec_lab.data.prepare`);
+  manifest and normalisation statistics (:mod:`ceec_lab.data.prepare`); exit
+  code 1 and one line per problem when the download has any;
 * ``ceec-lab train|evaluate|predict`` - see :mod:`ceec_lab.cli_train`.
 """
 

@@ -154,7 +154,7 @@ def _single_pass(
     return torch.cat(outputs)[..., :h, :w]  # (B, K, H, W)
 
 
-def _model_device(model: nn.Module) -> torch.device:
+def model_device(model: nn.Module) -> torch.device:
     """Where the model's tensors live (the CPU for a model without any)."""
     tensors = [*model.parameters(), *model.buffers()]
     return tensors[0].device if tensors else torch.device("cpu")
@@ -257,7 +257,7 @@ def predict_folder(
     if model.task == "change" and image2_dir is None:
         raise ValueError("a change model needs image2_dir (the second date)")
     if device is None:
-        device = _model_device(model)
+        device = model_device(model)
     model.to(device).eval()
     written = []
     pairs = find_pairs(image1_dir, image2_dir if model.task == "change" else None)

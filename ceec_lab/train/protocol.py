@@ -39,6 +39,7 @@ from ceec_lab.train.config import ExperimentConfig
 from ceec_lab.train.inference import (
     PAPER_STRIDE,
     PAPER_WINDOW,
+    model_device,
     output_to_probs,
     sliding_window_probs,
 )
@@ -101,7 +102,7 @@ def evaluate_protocol(
         raise ValueError(f"evaluation protocols are for change models; this is a {model.task}")
     tiles = protocol == "tiles"
     dataset = ChangeFolderDataset(root, split, patch_size=window if tiles else None, stride=window)
-    device = next((t.device for t in [*model.parameters(), *model.buffers()]), torch.device("cpu"))
+    device = model_device(model)
     metrics = change_metrics(threshold).to(device)
     loader = DataLoader(dataset, batch_size=batch_size if tiles else 1)
     pixels = 0
