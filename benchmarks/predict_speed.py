@@ -44,13 +44,17 @@ def before(model: nn.Module, x1: Tensor, x2: Tensor) -> Tensor:
 
 BEFORE = "before: 256² windows, stride 64, batch 1"
 SETTINGS: dict[str, Predict] = {
-    "after: defaults (stride 128, batch 8)": lambda m, a, b: sliding_window_probs(m, a, b),
+    "after: stride 128, batch 8 (GPU default)": lambda m, a, b: sliding_window_probs(
+        m, a, b, batch_size=8
+    ),
     BEFORE: before,
-    "after: stride 128, batch 1": lambda m, a, b: sliding_window_probs(m, a, b, batch_size=1),
+    "after: stride 128, batch 1 (CPU default)": lambda m, a, b: sliding_window_probs(
+        m, a, b, batch_size=1
+    ),
 }
 PAPER_SETTING = (
-    "after: --stride 64, batch 8",
-    lambda m, a, b: sliding_window_probs(m, a, b, stride=PAPER_STRIDE),
+    "after: --stride 64, batch 1 (CPU default)",
+    lambda m, a, b: sliding_window_probs(m, a, b, stride=PAPER_STRIDE, batch_size=1),
 )
 
 

@@ -67,7 +67,9 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> None:
         help="sliding-window step (default: the config's predict.stride, else window/2; "
         "the paper: 64)",
     )
-    predict.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
+    predict.add_argument(
+        "--batch-size", type=int, help="windows per forward pass (default: 8 on a GPU, 1 on a CPU)"
+    )
     predict.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: automatic)")
     predict.set_defaults(func=predict_command)
 

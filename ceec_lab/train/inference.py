@@ -64,6 +64,17 @@ def default_stride(window: int) -> int:
     return max(1, window // 2)
 
 
+def default_batch_size(device: torch.device) -> int:
+    """Windows per forward pass: 8 on a GPU, 1 on a CPU.
+
+    A GPU runs a batch of windows in parallel. On a CPU batching does not pay:
+    ``benchmarks/predict_speed.py`` measured the tiny CEECNet at ~2.3 CPU
+    seconds per 256×256 window in batches of 8 against ~1.0 one at a time
+    (larger activations overflow the caches).
+    """
+    return 1 if device.type == "cpu" else 8
+
+
 def input_multiple(model: nn.Module) -> int:
     """What the model needs ``H`` and ``W`` to be multiples of (1: any size)."""
     return int(getattr(model, "input_multiple", 1))
@@ -89,7 +100,7 @@ def sliding_window_probs(
     window: int = PAPER_WINDOW,
     stride: int | None = None,
     margin: int | None = None,
-    batch_size: int = 8,
+    batch_size: int | None = None,
 ) -> Tensor:
     """Class probabilities for images of any size.
 
@@ -114,7 +125,8 @@ def sliding_window_probs(
         margin: reflected border added on every side; ``None`` uses
             ``(window - stride) // 2``, so that edge pixels are not only ever seen
             at the border of a crop.
-        batch_size: images or crops per forward pass.
+        batch_size: images or crops per forward pass; ``None``:
+            :func:`default_batch_size` of the images' device.
 
     Returns:
         ``(B, K, H, W)`` float32 probabilities on the images' device.
@@ -122,6 +134,7 @@ def sliding_window_probs(
     from ceec_lab.data import SlidingWindow
 
     stride = default_stride(window) if stride is None else stride
+    batch_size = default_batch_size(x1.device) if batch_size is None else batch_size
     _check_window(window, stride, margin, input_multiple(model))
     inputs = [x1] if model.task == "segmentation" else [x1, x2]
     if any(x is None or x.ndim != 4 for x in inputs):
@@ -235,7 +248,7 @@ def predict_folder(
     window: int = PAPER_WINDOW,
     stride: int | None = None,
     threshold: float = 0.5,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     device: torch.device | str | None = None,
     progress: bool = True,
 ) -> list[Path]:

@@ -39,6 +39,7 @@ from ceec_lab.train.config import ExperimentConfig
 from ceec_lab.train.inference import (
     PAPER_STRIDE,
     PAPER_WINDOW,
+    default_batch_size,
     model_device,
     output_to_probs,
     sliding_window_probs,
@@ -78,7 +79,7 @@ def evaluate_protocol(
     window: int = PAPER_WINDOW,
     stride: int = PAPER_STRIDE,
     threshold: float = 0.5,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     progress: bool = True,
 ) -> dict[str, float]:
     """Change-class metrics of a change model on a LEVIR-CD style folder.
@@ -90,7 +91,7 @@ def evaluate_protocol(
         protocol: ``"whole-image"`` or ``"tiles"`` (see the module docstring).
         window: window or tile side. stride: window step (``"whole-image"`` only).
         threshold: change probability that counts as change.
-        batch_size: windows or tiles per forward pass.
+        batch_size: windows or tiles per forward pass (``None``: 8 on a GPU, 1 on a CPU).
         progress: a progress bar over images (or tile batches).
 
     Returns:
@@ -103,6 +104,7 @@ def evaluate_protocol(
     tiles = protocol == "tiles"
     dataset = ChangeFolderDataset(root, split, patch_size=window if tiles else None, stride=window)
     device = model_device(model)
+    batch_size = default_batch_size(device) if batch_size is None else batch_size
     metrics = change_metrics(threshold).to(device)
     loader = DataLoader(dataset, batch_size=batch_size if tiles else 1)
     pixels = 0

@@ -326,7 +326,7 @@ def run_prediction(
     out_dir: str | Path,
     window: int | None = None,
     stride: int | None = None,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     device: str | None = None,
 ) -> list[Path]:
     """Masks and confidence maps for every image (pair) of a folder; see

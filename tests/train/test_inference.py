@@ -11,7 +11,12 @@ from PIL import Image
 from torch import nn
 
 from ceec_lab.train import predict_folder, save_prediction, sliding_window_probs
-from ceec_lab.train.inference import PAPER_STRIDE, default_stride, output_to_probs
+from ceec_lab.train.inference import (
+    PAPER_STRIDE,
+    default_batch_size,
+    default_stride,
+    output_to_probs,
+)
 
 
 class PixelwiseChange(nn.Module):
@@ -121,6 +126,8 @@ def test_default_stride_is_half_the_window():
     sliding_window_probs(model, x, x, window=32, margin=0, batch_size=1)
     assert len(model.calls) == 5 * 5  # starts 0, 16, 32, 48, 64 on each axis
     assert default_stride(256) == 128 and PAPER_STRIDE == 64
+    assert default_batch_size(torch.device("cpu")) == 1  # batching is slower on a CPU
+    assert default_batch_size(torch.device("cuda")) == 8
 
 
 def test_window_must_fit_the_model_multiple():
