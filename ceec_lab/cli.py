@@ -3,6 +3,9 @@
 * ``ceec-lab info`` - versions, the device that will be used, data found;
 * ``ceec-lab data synth --out DIR --n N --size S --seed K [--difficulty X]`` -
   write synthetic pairs as a LEVIR-CD style folder;
+* ``ceec-lab prepare levir-cd|whu-cd --root DIR`` - check a download, write a
+  manifest and normalisation statistics (:mod:`ceec_lab.data.prepare`); exit
+  code 1 and one line per problem when the download has any;
 * ``ceec-lab train|evaluate|predict`` - see :mod:`ceec_lab.cli_train`.
 """
 
@@ -13,6 +16,7 @@ import importlib.metadata
 import platform
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ceec_lab.cli_train import add_train_commands
 from ceec_lab.config import find_levircd_samples, find_user_data, get_device, run_mode
@@ -83,6 +87,31 @@ def synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def prepare(args: argparse.Namespace) -> int:
+    """Check a LEVIR-CD / WHU-CD download; write its manifest and normalisation statistics."""
+    from ceec_lab.data.augment import NORMALISATION
+    from ceec_lab.data.prepare import MANIFEST, NORMALISATION_FILE, prepare_dataset
+
+    report = prepare_dataset(args.root, args.dataset, args.out, progress=not args.quiet)
+    for note in report.notes:
+        print(f"note: {note}")
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not report.ok:
+        print(f"{len(report.problems)} problem(s) in {args.root}; nothing written", file=sys.stderr)
+        return 1
+    for split, pairs in report.splits.items():
+        print(f"{split}: {len(pairs)} pairs")
+    stats = report.normalisation
+    print(f"normalisation (0-255): mean {stats['mean']}, std {stats['std']}")
+    if args.dataset == "levir-cd":
+        mean, std = NORMALISATION["levircd"]
+        print(f"  the CEECNet reference code's LEVIR-CD values: mean {mean}, std {std}")
+    out = args.out or args.root
+    print(f"wrote {out / MANIFEST} and {out / NORMALISATION_FILE}")
+    return 0
+
+
 def _fail(error: Exception | str) -> int:
     print(f"error: {error}", file=sys.stderr)
     return 2
@@ -119,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth_parser.add_argument("--seed", type=int, default=0, help="data set seed")
     synth_parser.add_argument("--difficulty", type=float, default=0.5, help="nuisance in [0, 1]")
     synth_parser.set_defaults(func=synth)
+    prepare_parser = commands.add_parser("prepare", help="check a LEVIR-CD / WHU-CD download")
+    prepare_parser.add_argument("dataset", choices=["levir-cd", "whu-cd"], help="which data set")
+    prepare_parser.add_argument("--root", required=True, type=Path, help="holds train|val|test/")
+    prepare_parser.add_argument("--out", type=Path, help="where the JSON files go (default: root)")
+    prepare_parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    prepare_parser.set_defaults(func=prepare)
     add_train_commands(commands)
     return parser
 

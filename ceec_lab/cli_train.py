@@ -65,6 +65,15 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--config", type=Path, help="YAML file; none: the checkpoint's config")
     evaluate.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+    evaluate.add_argument(
+        "--protocol",
+        choices=["whole-image", "tiles"],
+        help="the paper's change-class P/R/F1/IoU/MCC on a LEVIR-CD style folder: whole images "
+        "by sliding windows, or 256×256 tiles (see ceec_lab.train.protocol)",
+    )
+    evaluate.add_argument("--data", type=Path, help="--protocol: folder (default: data.path)")
+    evaluate.add_argument("--split", help="--protocol: train, val or test (default: test, val)")
+    evaluate.add_argument("--stride", type=int, default=64, help="--protocol whole-image step")
     evaluate.set_defaults(func=evaluate_command)
 
     predict = subparsers.add_parser(
@@ -74,10 +83,19 @@ def add_train_commands(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--image2", type=Path, help="folder of second-date images (same names)")
     predict.add_argument("--out", required=True, type=Path, help="writes masks/ and confidence/")
     predict.add_argument("--checkpoint", required=True, help=CHECKPOINT_HELP)
-    predict.add_argument("--window", type=int, default=256, help="sliding-window side")
-    predict.add_argument("--stride", type=int, default=64, help="sliding-window step")
-    predict.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
-    predict.add_argument("--device", help="cpu, cuda, cuda:1, mps; none: automatic")
+    predict.add_argument(
+        "--window", type=int, help="sliding-window side (default: the config's predict.window)"
+    )
+    predict.add_argument(
+        "--stride",
+        type=int,
+        help="sliding-window step (default: the config's predict.stride, else window/2; "
+        "the paper: 64)",
+    )
+    predict.add_argument(
+        "--batch-size", type=int, help="windows per forward pass (default: 8 on a GPU, 1 on a CPU)"
+    )
+    predict.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: automatic)")
     predict.add_argument(
         "--overwrite",
         action="store_true",
@@ -138,6 +156,21 @@ def evaluate_command(args: argparse.Namespace) -> int:
         else:  # what the checkpoint records, with the overrides on top
             stored = read_checkpoint(args.checkpoint).config.to_dict()
             config = ExperimentConfig.from_dict(apply_overrides(stored, args.overrides))
+        if args.protocol is not None:
+            from ceec_lab.train.protocol import run_protocol
+
+            print(
+                run_protocol(
+                    args.checkpoint,
+                    args.protocol,
+                    args.data,
+                    args.split,
+                    args.stride,
+                    config,
+                    progress=not args.quiet,
+                )
+            )
+            return 0
         print(f"scoring {args.checkpoint} on {evaluation_data(config.data)}", flush=True)
         results = run_evaluation(args.checkpoint, config, progress=not args.quiet)
     except (ValueError, OSError) as error:

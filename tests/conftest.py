@@ -55,3 +55,18 @@ def levircd_samples() -> Path:
             "or $CEEC_LAB_LEVIRCD); they are never shipped with the project"
         )
     return path
+
+
+@pytest.fixture
+def fake_levircd(tmp_path: Path, levircd_samples: Path) -> Path:
+    """A LEVIR-CD tree in ``tmp_path``: the shared sample pairs copied (never linked, so a
+    test may damage them) into the split their names start with (3 train, 1 val, 7 test)."""
+    import shutil
+
+    root = tmp_path / "LEVIR-CD"
+    for path in sorted((levircd_samples / "A").glob("*.png")):
+        split = path.name.split("_")[0]
+        for folder in ("A", "B", "label"):
+            (root / split / folder).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(levircd_samples / folder / path.name, root / split / folder / path.name)
+    return root

@@ -35,6 +35,7 @@ from ceec_lab.data.io import (
     band_count,
     check_bands,
     image_header,
+    list_images,
     read_image,
     read_label,
 )
@@ -227,10 +228,6 @@ class SyntheticSegmentationDataset(Dataset):
         return plot_segmentation_sample(sample, title=title)
 
 
-def _list_images(folder: Path) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
-
-
 def _resolve_split(root: Path, split: str | None) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: data folder not found")
@@ -292,7 +289,7 @@ class ChangeFolderDataset(ChangeDataset):
         for key, folder in folders.items():
             if not folder.is_dir():
                 raise FileNotFoundError(f"{folder}: missing the {key}/ folder")
-        files = {k: _list_images(f) for k, f in folders.items()}
+        files = {k: list_images(f) for k, f in folders.items()}
         if not files["A"]:
             raise FileNotFoundError(f"{folders['A']}: no images ({', '.join(IMAGE_SUFFIXES)})")
         for name in files["A"]:

@@ -160,6 +160,12 @@ def read_label(path: str | Path) -> np.ndarray:
     raise ValueError(f"{path}: label values {shown} found; expected a binary mask of 0/1 or 0/255")
 
 
+def list_images(folder: str | Path) -> dict[str, Path]:
+    """The image files of ``folder`` by name without suffix (``{"x": .../x.png}``), sorted."""
+    folder = Path(folder)
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+
+
 def write_png(path: str | Path, array: np.ndarray) -> None:
     """Write a uint8 ``(H, W)`` or ``(H, W, 3)`` array as PNG, atomically (temp file + rename)."""
     path = Path(path)

@@ -1,9 +1,10 @@
 """Cut large rasters into patches and stitch per-pixel predictions back together.
 
-LEVIR-CD tiles are 1024×1024 while models train on 256×256 patches
-(REFERENCE §4: stride 128). At inference the paper slides a 256 window with
-stride 64 over the raster, pads the edges by reflection and averages the
-softmax outputs where windows overlap (REFERENCE §5). Any image size works:
+LEVIR-CD tiles are 1024×1024 while models train on 256×256 patches (the
+CEECNet reference code cuts them with stride 128). At inference the paper
+slides a 256 window with stride 64 over the raster, pads the edges by
+reflection and averages the softmax outputs where windows overlap
+(Diakogiannis et al. 2021). Any image size works:
 the last window is placed flush with the edge, and an image smaller than the
 window is padded up to it.
 """
@@ -53,6 +54,19 @@ def _pad(x: Tensor, pads: tuple[int, int, int, int], mode: str) -> Tensor:
         return _pad(x.float(), pads, mode).to(x.dtype)
     padded = F.pad(flat, pads, mode=mode)
     return padded.reshape(*shape[:-2], *padded.shape[-2:])
+
+
+def pad_to_multiple(x: Tensor, multiple: int, pad_mode: str = "reflect") -> Tensor:
+    """Pad the bottom and right of ``(..., H, W)`` up to the next multiples of ``multiple``.
+
+    A network that halves its input ``n`` times takes only multiples of ``2**n``;
+    padding just that much (instead of up to a whole window) keeps the extra work
+    small. Crop the prediction back with ``[..., :H, :W]``.
+    """
+    if multiple < 1:
+        raise ValueError(f"multiple must be >= 1, got {multiple}")
+    h, w = x.shape[-2:]
+    return _pad(x, (0, -w % multiple, 0, -h % multiple), pad_mode)
 
 
 def tile_image(

@@ -74,6 +74,7 @@ class DifferencingOtsu(nn.Module):
 
     task = "change"
     output = "probs"
+    input_multiple = 1  # any size
 
     def __init__(self, in_channels: int = 3, bins: int = 256) -> None:
         super().__init__()

@@ -12,7 +12,10 @@ Conventions every model follows (the training engine relies on them):
   ``"probs"`` (probabilities that sum to 1 over ``K``), ``"multitask"`` (a tuple
   ``(segmentation, boundary, distance)`` of probabilities, CEECNet) or
   ``"logits_features"`` (a tuple ``(logits, features)``: the logits and what a loss with
-  an auxiliary term needs, LSNet's per-date features for its contrastive loss).
+  an auxiliary term needs, LSNet's per-date features for its contrastive loss);
+* ``model.input_multiple``: ``H`` and ``W`` must be multiples of this (1: any size),
+  so that prediction can pad an image just enough
+  (:func:`ceec_lab.train.inference.sliding_window_probs`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Experiment configuration: a YAML file becomes four checked dataclasses.
+"""Experiment configuration: a YAML file becomes five checked dataclasses.
 
-A config file has four sections (every key optional; defaults below)::
+A config file has five sections (every key optional; defaults below)::
 
     model:                      # a model of ceec_lab.models.list_models()
       name: fc_siam_diff
@@ -19,6 +19,9 @@ A config file has four sections (every key optional; defaults below)::
       lr: 1.0e-3
       schedule: null            # null | plateau | cosine | paper (evolving depth)
       out_dir: runs/fc_siam_diff
+    predict:                    # ceec-lab predict on the trained checkpoint
+      window: 256
+      stride: null              # null: window / 2; the paper: 64
 
 Command-line overrides use dotted keys: ``train.num_epochs=2 model.name=unet``;
 the value is read as YAML (``2`` is an int, ``null`` is None, ``[1, 2]`` a list).
@@ -62,6 +65,7 @@ class DataConfig:
     path: str | None = None  # folder kind: ROOT with A/ B/ label/ (or train|val|test/ with them)
     size: int = 64  # synthetic tile side in pixels
     patch_size: int | None = None  # folder kind: cut tiles into patches of this side
+    patch_stride: int | None = None  # folder kind: step between patches (None: patch_size)
     n_train: int = 256  # synthetic training samples
     n_val: int = 64  # synthetic validation samples
     batch_size: int = 8
@@ -93,6 +97,13 @@ class TrainConfig:
 
 
 @dataclass
+class PredictConfig:
+    window: int = 256  # sliding-window side; a multiple of the model's input_multiple
+    stride: int | None = None  # window step; None: window // 2 (cheap on a CPU); the paper: 64
+    threshold: float = 0.5  # change probability that counts as change
+
+
+@dataclass
 class ExperimentConfig:
     """The whole experiment: what to train, on what, with which loss, and how."""
 
@@ -100,6 +111,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dicts (what checkpoints and ``config.yaml`` store)."""
@@ -143,7 +155,8 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentCo
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(raw, dict):
         raise ConfigError(
-            f"{path}: expected sections (model, data, loss, train), got {type(raw).__name__}"
+            f"{path}: expected sections (model, data, loss, train, predict), "
+            f"got {type(raw).__name__}"
         )
     try:
         return ExperimentConfig.from_dict(apply_overrides(raw, overrides))
@@ -183,6 +196,7 @@ def validate(config: ExperimentConfig) -> None:
         _check_at_least(f"data.{key}", getattr(data, key), 1)
     _check_at_least("data.num_workers", data.num_workers, 0)
     _check_at_least("data.patch_size", data.patch_size, 1)
+    _check_at_least("data.patch_stride", data.patch_stride, 1)
     if not 0.0 <= data.difficulty <= 1.0:
         raise ConfigError(f"data.difficulty must be in [0, 1], got {data.difficulty}")
     if isinstance(data.bands, list) and not all(type(b) is int and b >= 0 for b in data.bands):
@@ -198,6 +212,15 @@ def validate(config: ExperimentConfig) -> None:
         raise ConfigError(f"train.grad_clip must be > 0 or null, got {train.grad_clip}")
     _check_choice("train.amp", train.amp, AMP_CHOICES)
     _check_choice("train.schedule", train.schedule, SCHEDULES)
+    predict = config.predict
+    _check_at_least("predict.window", predict.window, 1)
+    _check_at_least("predict.stride", predict.stride, 1)
+    if predict.stride is not None and predict.stride > predict.window:
+        raise ConfigError(
+            f"predict.stride must be <= predict.window={predict.window}, got {predict.stride}"
+        )
+    if not 0.0 < predict.threshold < 1.0:
+        raise ConfigError(f"predict.threshold must be in (0, 1), got {predict.threshold}")
 
 
 def check_data_path(data: DataConfig) -> None:

@@ -1,20 +1,31 @@
-"""Prediction on images of any size: sliding windows, averaged softmax, PNG output.
+"""Prediction on images of any size: one pass when the image fits, else sliding windows.
 
 Networks are trained on small tiles (256×256 in the paper) but rasters are
 larger, and CEECNet only takes sizes divisible by a power of two. The paper
-predicts large rasters by sliding a 256×256 window with stride 64 over the
-image (reflect padding at the edges) and averaging the softmax outputs where
-windows overlap (REFERENCE §5): each pixel is then decided by up to
-(256/64)² = 16 windows that saw it in different contexts, which removes the
-seams a plain tiling leaves at the tile borders. The tiling and stitching live
-in :mod:`ceec_lab.data.tiling`; this module feeds them a model and writes the
-results.
+predicts its 1024×1024 LEVIR-CD rasters by sliding a 256×256 window with
+stride 64 over the image (reflect padding at the edges) and averaging the
+softmax outputs where windows overlap (Diakogiannis et al. 2021, the inference
+setting of their LEVIR-CD and WHU experiments): each pixel is then decided by
+up to (256/64)² = 16 windows that saw it in different contexts, which removes
+the seams a plain tiling leaves at the tile borders.
+
+That costs about 16 forward passes per window of area. Two choices keep it
+affordable on a laptop:
+
+* an image no larger than one window is predicted in **one** forward pass,
+  reflect-padded only up to the model's ``input_multiple``;
+* the default stride is half the window (:func:`default_stride`): each pixel
+  is seen by up to 4 windows, 4× fewer passes than the paper's stride 64,
+  which stays one argument away (``stride=PAPER_STRIDE``).
+
+The tiling and stitching live in :mod:`ceec_lab.data.tiling`; this module
+feeds them a model and writes the results.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -47,9 +58,40 @@ def output_to_probs(output: Tensor | Sequence[Tensor], kind: str) -> Tensor:
     raise ValueError(f"model output kind must be one of {OUTPUT_KINDS}, got {kind!r}")
 
 
-def _check_window(window: int, stride: int, margin: int | None) -> None:
+#: The paper's inference setting: 256×256 windows moved by 64 pixels.
+PAPER_WINDOW, PAPER_STRIDE = 256, 64
+
+
+def default_stride(window: int) -> int:
+    """Half the window: every pixel is averaged over up to 4 windows, a quarter of the
+    paper's 16 (stride 64 for 256 windows) and so 4× cheaper, with the seams still
+    averaged away."""
+    return max(1, window // 2)
+
+
+def default_batch_size(device: torch.device) -> int:
+    """Windows per forward pass: 8 on a GPU, 1 on a CPU.
+
+    A GPU runs a batch of windows in parallel. On a CPU batching does not pay:
+    ``benchmarks/predict_speed.py`` measured the tiny CEECNet at ~2.3 CPU
+    seconds per 256×256 window in batches of 8 against ~1.0 one at a time
+    (larger activations overflow the caches).
+    """
+    return 1 if device.type == "cpu" else 8
+
+
+def input_multiple(model: nn.Module) -> int:
+    """What the model needs ``H`` and ``W`` to be multiples of (1: any size)."""
+    return int(getattr(model, "input_multiple", 1))
+
+
+def _check_window(window: int, stride: int, margin: int | None, multiple: int) -> None:
     if not isinstance(window, int) or window < 1:
         raise ValueError(f"window must be a positive int, got {window!r}")
+    if window % multiple:
+        raise ValueError(
+            f"window={window} is not a multiple of {multiple}, the sizes this model takes"
+        )
     if not isinstance(stride, int) or not 1 <= stride <= window:
         raise ValueError(f"stride must be an int in [1, window={window}], got {stride!r}")
     if margin is not None and (not isinstance(margin, int) or margin < 0):
@@ -60,48 +102,77 @@ def sliding_window_probs(
     model: nn.Module,
     x1: Tensor,
     x2: Tensor | None = None,
-    window: int = 256,
-    stride: int = 64,
+    window: int = PAPER_WINDOW,
+    stride: int | None = None,
     margin: int | None = None,
-    batch_size: int = 8,
+    batch_size: int | None = None,
 ) -> Tensor:
-    """Class probabilities for images of any size, averaged over overlapping windows.
+    """Class probabilities for images of any size.
 
-    A thin layer over the data layer's :class:`~ceec_lab.data.SlidingWindow`:
-    the images are reflect-padded by ``margin`` on every side (and up to
-    ``window`` when smaller), cut into ``window``-sized crops every ``stride``
-    pixels (the last crop flush with the edge), the model's softmax is computed
-    on every crop and the crops are stitched back, averaging where they overlap.
+    * ``H, W <= window``: one forward pass per image (``batch_size`` images at
+      a time), the images reflect-padded at the bottom and right up to the
+      model's ``input_multiple`` and the output cropped back.
+    * larger: the data layer's :class:`~ceec_lab.data.SlidingWindow`: the
+      images are reflect-padded by ``margin`` on every side, cut into
+      ``window``-sized crops every ``stride`` pixels (the last crop flush with
+      the edge), the model's softmax is computed on ``batch_size`` crops at a
+      time and the crops are stitched back, averaging where they overlap.
 
     Args:
         model: a kit model (``task``, ``output`` attributes), already in eval mode
             and on the images' device.
         x1: ``(B, C, H, W)`` images (the first date for change detection).
         x2: ``(B, C, H, W)`` second date, for change models only.
-        window: crop side (a size the model accepts).
-        stride: step between crops, at most ``window``.
+        window: crop side, a multiple of the model's ``input_multiple``.
+        stride: step between crops, at most ``window``; ``None`` uses
+            :func:`default_stride` (``window // 2``); the paper uses
+            :data:`PAPER_STRIDE` (64).
         margin: reflected border added on every side; ``None`` uses
             ``(window - stride) // 2``, so that edge pixels are not only ever seen
             at the border of a crop.
-        batch_size: crops per forward pass.
+        batch_size: images or crops per forward pass; ``None``:
+            :func:`default_batch_size` of the images' device.
 
     Returns:
         ``(B, K, H, W)`` float32 probabilities on the images' device.
     """
     from ceec_lab.data import SlidingWindow
 
-    _check_window(window, stride, margin)
+    stride = default_stride(window) if stride is None else stride
+    batch_size = default_batch_size(x1.device) if batch_size is None else batch_size
+    _check_window(window, stride, margin, input_multiple(model))
     inputs = [x1] if model.task == "segmentation" else [x1, x2]
     if any(x is None or x.ndim != 4 for x in inputs):
         raise ValueError(
             f"a {model.task} model needs {len(inputs)} image batch(es) of shape (B, C, H, W)"
         )
-    slider = SlidingWindow(size=window, stride=stride, margin=margin, batch_size=batch_size)
+
+    def predict(*crops: Tensor) -> Tensor:
+        return output_to_probs(model(*crops), model.output)
+
     with torch.no_grad():
-        return slider(lambda *crops: output_to_probs(model(*crops), model.output), *inputs)
+        if max(x1.shape[-2:]) <= window:
+            return _single_pass(predict, inputs, input_multiple(model), batch_size)
+        slider = SlidingWindow(size=window, stride=stride, margin=margin, batch_size=batch_size)
+        return slider(predict, *inputs)
 
 
-def _model_device(model: nn.Module) -> torch.device:
+def _single_pass(
+    predict: Callable[..., Tensor], inputs: list[Tensor], multiple: int, batch_size: int
+) -> Tensor:
+    """Whole images through ``predict``, padded up to ``multiple`` and cropped back."""
+    from ceec_lab.data.tiling import pad_to_multiple
+
+    h, w = inputs[0].shape[-2:]
+    padded = [pad_to_multiple(x, multiple) for x in inputs]
+    outputs = [
+        predict(*(x[i : i + batch_size] for x in padded))
+        for i in range(0, len(padded[0]), batch_size)
+    ]
+    return torch.cat(outputs)[..., :h, :w]  # (B, K, H, W)
+
+
+def model_device(model: nn.Module) -> torch.device:
     """Where the model's tensors live (the CPU for a model without any)."""
     tensors = [*model.parameters(), *model.buffers()]
     return tensors[0].device if tensors else torch.device("cpu")
@@ -198,10 +269,10 @@ def predict_folder(
     image1_dir: str | os.PathLike,
     image2_dir: str | os.PathLike | None,
     out_dir: str | os.PathLike,
-    window: int = 256,
-    stride: int = 64,
+    window: int = PAPER_WINDOW,
+    stride: int | None = None,
     threshold: float = 0.5,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     device: torch.device | str | None = None,
     bands: Bands = 3,
     progress: bool = True,
@@ -229,7 +300,7 @@ def predict_folder(
     if model.task == "change" and image2_dir is None:
         raise ValueError("a change model needs image2_dir (the second date)")
     if device is None:
-        device = _model_device(model)
+        device = model_device(model)
     model.to(device).eval()
     pairs = find_pairs(image1_dir, image2_dir if model.task == "change" else None)
     check_pairs(pairs, bands)

@@ -170,7 +170,12 @@ def _folder_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Datase
     train_split, val_split = folder_splits(root)
     if val_split == train_split:
         logger.info("%s has no validation split: validating on the training images", root)
-    common = {"patch_size": data.patch_size, "bands": data.bands, "multitask": multitask}
+    common = {
+        "patch_size": data.patch_size,
+        "stride": data.patch_stride,
+        "bands": data.bands,
+        "multitask": multitask,
+    }
     try:
         datasets = tuple(
             ChangeFolderDataset(root, split, transform=transform, **common)
@@ -457,15 +462,16 @@ def run_prediction(
     image1_dir: str | Path,
     image2_dir: str | Path | None,
     out_dir: str | Path,
-    window: int = 256,
-    stride: int = 64,
-    batch_size: int = 8,
+    window: int | None = None,
+    stride: int | None = None,
+    batch_size: int | None = None,
     device: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> list[Path]:
     """Masks and confidence maps for every image (pair) of a folder; see
-    :func:`~ceec_lab.train.inference.predict_folder`.
+    :func:`~ceec_lab.train.inference.predict_folder`. ``window`` and ``stride``
+    default to the checkpoint config's ``predict`` section.
 
     Everything is checked before anything is written: the output folder (empty,
     unless ``overwrite``), the checkpoint, every image's header (readable, the
@@ -478,6 +484,8 @@ def run_prediction(
     """
     out_dir = check_output_folder(out_dir, overwrite, "--out")
     model, config = load_model(checkpoint, device)
+    window = config.predict.window if window is None else window
+    stride = config.predict.stride if stride is None else stride
     channels = band_count(config.data.bands)
     check_input_size(model, channels, (window, window), "--window", config.model.name)
     with atomic_folder(out_dir) as tmp:
@@ -488,6 +496,7 @@ def run_prediction(
             tmp,
             window,
             stride,
+            config.predict.threshold,
             batch_size=batch_size,
             bands=config.data.bands,
             progress=progress,

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ceec_lab.data import SlidingWindow, stitch_tiles, tile_image
-from ceec_lab.data.tiling import window_starts
+from ceec_lab.data.tiling import pad_to_multiple, window_starts
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,14 @@ def test_bad_arguments() -> None:
         stitch_tiles(tiles[:-1], grid)
     with pytest.raises(ValueError, match="share"):
         SlidingWindow(16, 8)(lambda a, b: a, torch.zeros(1, 3, 20, 20), torch.zeros(1, 3, 20, 21))
+
+
+def test_pad_to_multiple_pads_bottom_right_by_reflection():
+    x = torch.arange(5 * 7, dtype=torch.float32).reshape(1, 1, 5, 7)
+    padded = pad_to_multiple(x, 4)
+    assert padded.shape == (1, 1, 8, 8)
+    torch.testing.assert_close(padded[..., :5, :7], x)  # the image stays top-left
+    torch.testing.assert_close(padded[..., 5, :7], x[..., 3, :])  # reflected, edge not repeated
+    assert pad_to_multiple(x, 1) is x
+    with pytest.raises(ValueError, match="multiple must be >= 1"):
+        pad_to_multiple(x, 0)

@@ -95,3 +95,17 @@ def test_any_size_is_accepted(name: str) -> None:
     with torch.no_grad():
         out = _forward(model, x, x.flip(-1))
     assert out.shape[-2:] == (37, 50)
+
+
+@pytest.mark.parametrize("name", [*BASELINES, "ceecnet_v1"])
+def test_input_multiple_says_which_sizes_work(name: str) -> None:
+    kwargs = {"preset": "ceecnet-tiny"} if name == "ceecnet_v1" else {}
+    model = create_model(name, **kwargs).eval()
+    multiple = model.input_multiple
+    side = multiple * max(1, 32 // multiple)
+    with torch.no_grad():
+        _forward(model, torch.rand(1, 3, side, side), torch.rand(1, 3, side, side))
+    if multiple > 1:
+        x = torch.rand(1, 3, side, side + multiple // 2)
+        with pytest.raises(ValueError, match="multiple"):
+            _forward(model, x, x)

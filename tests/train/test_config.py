@@ -18,6 +18,8 @@ from ceec_lab.train.config import (
 from ceec_lab.train.runs import build_datasets, build_schedule, make_trainer, prepare
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+#: One config per model, named after it; ``*_paper.yaml`` configs reproduce a paper's run.
+MODEL_CONFIGS = [path for path in CONFIGS if not path.stem.endswith("_paper")]
 TINY = ["data.size=32", "data.n_train=4", "data.n_val=4", "data.batch_size=4"]
 
 
@@ -88,7 +90,7 @@ def test_missing_file_and_bad_yaml(tmp_path: Path):
         load_config(bad)
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+@pytest.mark.parametrize("path", MODEL_CONFIGS, ids=[p.stem for p in MODEL_CONFIGS])
 def test_every_shipped_config_builds(path: Path):
     config = load_config(path, TINY)
     assert config.model.name == path.stem  # one config per model, named after it
@@ -171,3 +173,29 @@ def test_ceecnet_configs_use_group_norm_and_augmentation() -> None:
         config = load_config(CONFIGS[0].parent / f"{name}.yaml")
         assert config.model.kwargs["norm"] == "group" and config.data.augment
         assert config.loss.name == "multitask" and config.train.schedule == "paper"
+
+
+def test_the_levircd_paper_config_has_the_papers_setting(fake_levircd: Path) -> None:
+    path = CONFIGS[0].parent / "levircd_ceecnet_v1_paper.yaml"
+    config = load_config(path)
+    assert config.model.kwargs == {
+        "preset": "ceecnet-d6nf32",
+        "norm": "group",
+        "attention_depth": 5,
+    }
+    assert (config.data.patch_size, config.data.patch_stride) == (256, 128)
+    assert config.train.schedule == "paper" and config.loss.name == "multitask"
+    assert (config.predict.window, config.predict.stride) == (256, 64)
+    # builds on a LEVIR-CD tree (a tiny model here, to stay fast)
+    config = load_config(path, [f"data.path={fake_levircd}", "model.kwargs.preset=ceecnet-tiny"])
+    experiment = prepare(config)
+    assert len(experiment.train_set) == 3 and len(experiment.val_set) == 1  # one 256² crop each
+    sample = experiment.train_set[0]
+    assert sample["mask"].shape == (256, 256) and sample["boundary"].shape == (2, 256, 256)
+    assert hasattr(make_trainer(experiment, progress=False).loss_fn, "depth")
+
+
+def test_predict_section_is_checked() -> None:
+    with pytest.raises(ConfigError, match=r"predict\.stride must be <= predict\.window=64"):
+        ExperimentConfig.from_dict({"predict": {"window": 64, "stride": 65}})
+    assert ExperimentConfig.from_dict({}).predict.stride is None  # window / 2

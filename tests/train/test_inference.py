@@ -11,7 +11,12 @@ from PIL import Image
 from torch import nn
 
 from ceec_lab.train import predict_folder, save_prediction, sliding_window_probs
-from ceec_lab.train.inference import output_to_probs
+from ceec_lab.train.inference import (
+    PAPER_STRIDE,
+    default_batch_size,
+    default_stride,
+    output_to_probs,
+)
 
 
 class PixelwiseChange(nn.Module):
@@ -51,11 +56,84 @@ def test_sliding_window_equals_whole_image_for_a_pixelwise_model(window, stride,
     torch.testing.assert_close(probs, expected)
 
 
-def test_window_larger_than_the_image_is_reflect_padded():
-    model = SizeCheckingChange(64).eval()
-    x1, x2 = torch.rand(1, 3, 20, 9), torch.rand(1, 3, 20, 9)
-    probs = sliding_window_probs(model, x1, x2, window=64, stride=32)
-    torch.testing.assert_close(probs, model.conv(torch.cat([x1, x2], 1)).softmax(1))
+class Multiple32Change(nn.Module):
+    """A small conv net that only takes multiples of 32 and whose pixels see their
+    neighbours (3×3 convolutions at two scales), like the kit's real models."""
+
+    task, output, input_multiple = "change", "logits", 32
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(6, 2, 3, padding=1)
+        self.coarse = nn.Conv2d(6, 2, 3, padding=1)
+        self.calls: list[tuple[int, ...]] = []
+
+    def forward(self, x1, x2):
+        assert x1.shape[-2] % 32 == 0 and x1.shape[-1] % 32 == 0, x1.shape
+        self.calls.append(tuple(x1.shape))
+        x = torch.cat([x1, x2], 1)
+        coarse = nn.functional.interpolate(
+            self.coarse(nn.functional.avg_pool2d(x, 2)), x.shape[-2:]
+        )
+        return self.conv(x) + coarse
+
+
+def test_an_image_that_fits_one_window_is_one_forward_pass():
+    model = Multiple32Change().eval()
+    x1, x2 = torch.rand(3, 3, 64, 96), torch.rand(3, 3, 64, 96)
+    probs = sliding_window_probs(model, x1, x2, window=128, batch_size=2)
+    assert model.calls == [(2, 3, 64, 96), (1, 3, 64, 96)]  # batches of whole images, no windows
+    with torch.no_grad():
+        direct = model(x1, x2).softmax(1)
+    torch.testing.assert_close(probs, direct)
+
+
+def test_an_odd_sized_image_is_padded_to_the_model_multiple_only():
+    model = Multiple32Change().eval()
+    x1, x2 = torch.rand(1, 3, 40, 70), torch.rand(1, 3, 40, 70)
+    probs = sliding_window_probs(model, x1, x2, window=256, stride=64)
+    assert model.calls == [(1, 3, 64, 96)]  # not 256×256 windows
+    assert probs.shape == (1, 2, 40, 70)
+    pad = (0, 26, 0, 24)  # right, bottom: reflect up to 96 × 64
+    padded = [nn.functional.pad(x, pad, mode="reflect") for x in (x1, x2)]
+    with torch.no_grad():
+        direct = model(*padded).softmax(1)[..., :40, :70]
+    torch.testing.assert_close(probs, direct)
+
+
+def test_overlapping_windows_are_averaged():
+    """Stitching by hand: each window's softmax placed where it came from, divided by
+    the number of windows covering each pixel."""
+    model = Multiple32Change().eval()
+    x1, x2 = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96)
+    probs = sliding_window_probs(model, x1, x2, window=32, stride=16, margin=0)
+    total, count = torch.zeros(1, 2, 64, 96), torch.zeros(64, 96)
+    with torch.no_grad():
+        for top in range(0, 33, 16):
+            for left in range(0, 65, 16):
+                crop = (..., slice(top, top + 32), slice(left, left + 32))
+                total[crop] += model(x1[crop], x2[crop]).softmax(1)
+                count[crop[1:]] += 1
+    assert count.max() == 4 and count.min() == 1  # corners seen once, the middle four times
+    torch.testing.assert_close(probs, total / count)
+    assert all(call[-2:] == (32, 32) for call in model.calls)
+
+
+def test_default_stride_is_half_the_window():
+    model = Multiple32Change().eval()
+    x = torch.rand(1, 3, 96, 96)
+    sliding_window_probs(model, x, x, window=32, margin=0, batch_size=1)
+    assert len(model.calls) == 5 * 5  # starts 0, 16, 32, 48, 64 on each axis
+    assert default_stride(256) == 128 and PAPER_STRIDE == 64
+    assert default_batch_size(torch.device("cpu")) == 1  # batching is slower on a CPU
+    assert default_batch_size(torch.device("cuda")) == 8
+
+
+def test_window_must_fit_the_model_multiple():
+    x = torch.rand(1, 3, 100, 100)
+    with pytest.raises(ValueError, match="window=48 is not a multiple of 32"):
+        sliding_window_probs(Multiple32Change(), x, x, window=48)
 
 
 def test_output_to_probs_by_kind():
@@ -152,3 +230,18 @@ def test_predict_folder_needs_matching_names(tmp_path: Path):
         predict_folder(PixelwiseChange(), tmp_path / "A", tmp_path / "B", tmp_path / "out", 8, 8)
     with pytest.raises(FileNotFoundError, match="image2 folder"):
         predict_folder(PixelwiseChange(), tmp_path / "A", tmp_path / "C", tmp_path / "out", 8, 8)
+
+
+def test_prediction_settings_come_from_the_checkpoint_config(tmp_path: Path, monkeypatch):
+    from ceec_lab.files import save_torch
+    from ceec_lab.train import runs
+    from ceec_lab.train.config import ExperimentConfig
+
+    raw = {"model": {"name": "differencing_otsu"}, "predict": {"window": 128, "stride": 64}}
+    config = ExperimentConfig.from_dict(raw).to_dict()
+    save_torch({"model": {}, "config": config}, tmp_path / "otsu.pt")
+    seen = []
+    monkeypatch.setattr(runs, "predict_folder", lambda *args, **kwargs: seen.append(args[4:6]))
+    runs.run_prediction(tmp_path / "otsu.pt", "A", "B", "out")
+    runs.run_prediction(tmp_path / "otsu.pt", "A", "B", "out", stride=32)  # a flag wins
+    assert seen == [(128, 64), (128, 32)]

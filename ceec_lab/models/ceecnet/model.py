@@ -221,6 +221,11 @@ class CEECNet(nn.Module):
         middle = torch.relu(self.middle(torch.cat([x1, x2], dim=1)))  # (B, C_last, H_l, W_l)
         return skips, middle
 
+    @property
+    def input_multiple(self) -> int:
+        """H and W must be multiples of this (``config.size_multiple``)."""
+        return self.config.size_multiple
+
     def forward(self, x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         check_input(x1, self.config, "x1")
         if x2.shape != x1.shape:
@@ -256,6 +261,11 @@ class CEECNetSegmentation(nn.Module):
         self.middle = PSPPooling(deepest, deepest, config.psp_depth, **nrm)
         self.decoder = MantisDecoder(config)
         self.head = MultitaskHead(config.nfilters, config.num_classes, config.psp_depth, **nrm)
+
+    @property
+    def input_multiple(self) -> int:
+        """H and W must be multiples of this (``config.size_multiple``)."""
+        return self.config.size_multiple
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         check_input(x, self.config, "x")

@@ -59,6 +59,7 @@ class FCN(nn.Module):
 
     task = "segmentation"
     output = "logits"
+    input_multiple = FCN_INPUT_MULTIPLE
 
     def __init__(
         self, stride: int, in_channels: int = 3, num_classes: int = 5, width: int = 16

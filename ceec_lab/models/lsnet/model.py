@@ -85,6 +85,7 @@ class LSNet(nn.Module):
 
     task = "change"
     output = "logits_features"
+    input_multiple = LSNET_INPUT_MULTIPLE
 
     def __init__(self, config: LSNetConfig | None = None) -> None:
         super().__init__()

@@ -43,6 +43,7 @@ class FCEF(nn.Module):
 
     task = "change"
     output = "logits"
+    input_multiple = SIAMESE_INPUT_MULTIPLE
 
     def __init__(self, in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> None:
         super().__init__()
@@ -62,6 +63,7 @@ class _SiameseFC(nn.Module):
 
     task = "change"
     output = "logits"
+    input_multiple = SIAMESE_INPUT_MULTIPLE
     skip_multiplier = 1  # skip channels relative to one date's
 
     def __init__(self, in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> None:
