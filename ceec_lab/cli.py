@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from ceec_lab.cli_train import add_train_commands
 from ceec_lab.config import find_levircd_samples, find_user_data, get_device, run_mode
+from ceec_lab.cpu import configure_cpu_threads, current_thread_settings
 
 _PACKAGES = (
     "torch",
@@ -51,6 +52,7 @@ def info(_args: argparse.Namespace) -> int:
         detail = f" ({torch.cuda.get_device_name(device)})"
     print(f"device: {device.type}{detail}")
     print(f"budget: {run_mode()} (CEEC_LAB_MODE=quick|lab|full)")
+    print(current_thread_settings())
     samples = find_levircd_samples()
     print(f"LEVIR-CD samples: {samples if samples else 'not found (set CEEC_LAB_LEVIRCD)'}")
     user = find_user_data()
@@ -96,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_cpu_threads()  # all usable cores (or $OMP_NUM_THREADS), idle threads sleep
     return args.func(args)
 
 
