@@ -140,21 +140,22 @@ def run_one(args: argparse.Namespace) -> dict:
     return result
 
 
-def compare(args: argparse.Namespace, argv: list[str]) -> list[dict]:
+def compare(args: argparse.Namespace) -> list[dict]:
     """Every option in a fresh process (the wait policy is fixed once torch is loaded)."""
     from ceec_lab.cpu import usable_cores
 
     cores = usable_cores()
-    options = [(cores, "spin"), (cores, "passive"), (max(cores - 1, 1), "passive")]
-    base = [a for a in argv if a != "--compare"]
+    options = [(cores, "passive"), (max(cores - 1, 1), "passive"), (cores, "spin")]
+    same = [f"--{k}={getattr(args, k)}" for k in ("model", "preset", "norm", "batch", "size")]
+    same += [f"--warmup={args.warmup}", f"--steps={args.steps}"]
+    same += ["--channels-last"] if args.channels_last else []
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for threads, policy in options:
             out = Path(tmp) / f"{threads}-{policy}.json"
-            command = [sys.executable, __file__, *base, "--threads", str(threads)]
-            command += ["--wait-policy", policy, "--json", str(out)]
+            option = [f"--threads={threads}", f"--wait-policy={policy}", f"--json={out}"]
             print(f"--- threads={threads} wait={policy}", flush=True)
-            subprocess.run(command, check=True)
+            subprocess.run([sys.executable, __file__, *same, *option], check=True)
             results.append(json.loads(out.read_text()))
     print(format_table(results))
     return results
@@ -181,9 +182,8 @@ def format_table(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    results = compare(args, argv) if args.compare else [run_one(args)]
+    results = compare(args) if args.compare else [run_one(args)]
     if args.json is not None:
         from ceec_lab.files import save_json
 

@@ -6,9 +6,10 @@ last one. By default libgomp makes them *spin* (burn CPU) for a while before
 sleeping. On a quiet machine that saves a few microseconds per loop; on a
 machine where another process (a browser, a second notebook) holds a core, it is
 a disaster: the spinning threads take CPU time from the one thread that still
-has work, and a CEECNet training step on 2 cores became 3-10x slower on this
-project's machines (``benchmarks/RESULTS.md``). With ``OMP_WAIT_POLICY=PASSIVE``
-waiting threads sleep at once and give their core back.
+has work. On a busy 2-core machine a CEECNet D6nf32 training step took about 10x
+longer with spinning threads than with sleeping ones (``benchmarks/RESULTS.md``).
+With ``OMP_WAIT_POLICY=PASSIVE`` waiting threads sleep at once and give their core
+back.
 
 libgomp reads ``OMP_WAIT_POLICY`` once, when it is loaded, i.e. when ``torch`` is
 first imported; nothing can change it afterwards. So ``import ceec_lab`` sets
@@ -89,10 +90,10 @@ def configure_cpu_threads(threads: int | None = None) -> ThreadSettings:
     """Set torch's CPU thread count for a machine shared with other programs.
 
     The thread count: ``threads`` if given, else ``$OMP_NUM_THREADS`` if set, else
-    every usable core. With passive waiting (set by ``import ceec_lab``) all cores
-    cost little when one is busy: measured on 2 cores with one core held by
-    another process, a CEECNet step took about what one thread takes, and on a
-    quiet machine it is much faster than one thread (``benchmarks/RESULTS.md``).
+    every usable core. With passive waiting (set by ``import ceec_lab``) a busy
+    core costs little: measured on 2 cores, a CEECNet D6nf32 step with one core
+    held by a busy loop took 1.07x the step without it with 2 threads, while one
+    thread took 2.4x longer than two (``benchmarks/RESULTS.md``).
 
     Args:
         threads: the thread count, ``>= 1``; ``None`` for the rule above.
