@@ -189,6 +189,7 @@ def train_steps(
     model = create_model(model_name, preset=args.preset, norm=args.norm)
     model = model.to(device=device, memory_format=fmt)
     if setting.compile:
+        torch._dynamo.reset()  # compile afresh for this batch size (static shapes)
         model = torch.compile(model, backend=args.compile_backend)
     timer = StepTimer(warmup, device)
     trainer = Trainer(
@@ -227,6 +228,7 @@ def largest_batch(fits_batch: Callable[[int], bool], start: int = 8, limit: int 
     Doubles from ``start`` until a size fails, then bisects between the last size
     that fit and the first that did not. Assumes that what fits at ``n`` fits below.
     """
+    start = min(start, limit)
     if not fits_batch(start):
         low, high = 0, start  # fits at low (or nothing), fails at high
     else:
@@ -267,7 +269,8 @@ def measure(args: argparse.Namespace, device: torch.device, peak: float | None) 
                     key = "bf16+cl" if name == "bf16+cl+compile" else name
                     maxima[name] = maxima.get(key) or max_batch(model_name, name, args, device)
                 size = maxima[name] if batch == "max" else batch
-                row = dict(model=model_name, setting=name, batch=size, flops_per_pair=flops)
+                row = dict(model=model_name, setting=name, batch=size, batch_kind=str(batch))
+                row["flops_per_pair"] = flops
                 row.update(run_setting(model_name, name, size, args, device))
                 if row.get("pairs_per_s") and peak:
                     row["mfu"] = row["pairs_per_s"] * flops / (peak * 1e12)
@@ -298,7 +301,8 @@ HEADER = (
 
 
 def format_row(row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
-    """One Markdown table row; the speed-up is against ``fp32`` of the same model and batch."""
+    """One Markdown table row; the speed-up is against ``fp32`` of the same model and batch
+    (at ``max``: against ``fp32`` at its own largest batch)."""
     if "error" in row:
         return f"| {row['model']} | {row['batch']} | {row['setting']} | {row['error']} |"
     base = next(
@@ -306,7 +310,7 @@ def format_row(row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
             r["pairs_per_s"]
             for r in rows
             if r["setting"] == "fp32" and "error" not in r
-            if (r["model"], r["batch"]) == (row["model"], row["batch"])
+            if (r["model"], r["batch_kind"]) == (row["model"], row["batch_kind"])
         ),
         None,
     )

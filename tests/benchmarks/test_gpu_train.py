@@ -42,7 +42,15 @@ def two_levels(gpu_train, monkeypatch):
 
 @pytest.mark.parametrize(
     ("largest", "limit", "expected"),
-    [(37, 1024, 37), (5, 1024, 5), (8, 1024, 8), (0, 1024, 0), (5000, 1024, 1024), (100, 60, 60)],
+    [
+        (37, 1024, 37),
+        (5, 1024, 5),
+        (8, 1024, 8),
+        (0, 1024, 0),
+        (5000, 1024, 1024),
+        (100, 60, 60),
+        (3, 4, 3),
+    ],
 )
 def test_largest_batch_finds_the_boundary(gpu_train, largest, limit, expected) -> None:
     tried = []
