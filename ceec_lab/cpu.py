@@ -6,7 +6,7 @@ last one. By default libgomp makes them *spin* (burn CPU) for a while before
 sleeping. On a quiet machine that saves a few microseconds per loop; on a
 machine where another process (a browser, a second notebook) holds a core, it is
 a disaster: the spinning threads take CPU time from the one thread that still
-has work. On a busy 2-core machine a CEECNet D6nf32 training step took about 10x
+has work. On a busy 2-core machine a CEECNet D6nf32 training step took about 8x
 longer with spinning threads than with sleeping ones (``benchmarks/RESULTS.md``).
 With ``OMP_WAIT_POLICY=PASSIVE`` waiting threads sleep at once and give their core
 back.
