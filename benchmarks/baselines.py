@@ -17,10 +17,14 @@ import argparse
 import json
 from pathlib import Path
 
+import ceec_lab  # noqa: F401  (first: sets the OpenMP wait policy before torch loads)
+
+# isort: split
 import torch
 
 from ceec_lab.benchmarking import cost_table, markdown_cost_table
 from ceec_lab.config import get_device
+from ceec_lab.cpu import configure_cpu_threads
 from ceec_lab.data import SyntheticSegmentationDataset
 from ceec_lab.experiments import (
     CHANGE_BENCHMARKS,
@@ -73,6 +77,7 @@ def main() -> None:
     parser.add_argument("--skip-segmentation", action="store_true")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
+    print(configure_cpu_threads())
     mode = "full" if args.full else "quick"
     device = get_device()
     benchmark = CHANGE_BENCHMARKS[mode]

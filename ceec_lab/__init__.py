@@ -10,11 +10,19 @@ Import it as ``import ceec_lab as cl``. The sub-packages are
   CEECNet and FracTAL ResNet;
 * :mod:`ceec_lab.train` - the training engine;
 * :mod:`ceec_lab.viz` - matplotlib figures and ipywidgets explorers.
+
+Importing the package sets ``OMP_WAIT_POLICY=PASSIVE`` (unless it is already set)
+before torch loads, so that idle CPU threads sleep instead of spinning on a busy
+machine; see :mod:`ceec_lab.cpu`. Import ``ceec_lab`` before ``torch`` for it to work.
 """
 
 import importlib
 from types import ModuleType
 
+# First, before anything imports torch: OpenMP reads its wait policy when torch loads.
+from ceec_lab.cpu import configure_cpu_threads
+
+# isort: split
 from ceec_lab.config import describe_mode, find_levircd_samples, get_device, is_quick, run_mode
 
 __version__ = "0.1.0"
@@ -23,6 +31,7 @@ _SUBMODULES = ("data", "experiments", "losses", "metrics", "models", "train", "v
 
 __all__ = [
     "__version__",
+    "configure_cpu_threads",
     "describe_mode",
     "find_levircd_samples",
     "get_device",

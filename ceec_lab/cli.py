@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ceec_lab.cli_train import add_train_commands
 from ceec_lab.config import find_levircd_samples, find_user_data, get_device, run_mode
+from ceec_lab.cpu import configure_cpu_threads, current_thread_settings
 
 _PACKAGES = (
     "torch",
@@ -55,6 +56,7 @@ def info(_args: argparse.Namespace) -> int:
         detail = f" ({torch.cuda.get_device_name(device)})"
     print(f"device: {device.type}{detail}")
     print(f"budget: {run_mode()} (CEEC_LAB_MODE=quick|lab|full)")
+    print(current_thread_settings())
     try:
         samples, problem = find_levircd_samples(), None
     except ValueError as error:  # $CEEC_LAB_LEVIRCD set to a wrong path
@@ -160,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_cpu_threads()  # all usable cores (or $OMP_NUM_THREADS), idle threads sleep
     return args.func(args)
 
 

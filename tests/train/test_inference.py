@@ -241,7 +241,12 @@ def test_prediction_settings_come_from_the_checkpoint_config(tmp_path: Path, mon
     config = ExperimentConfig.from_dict(raw).to_dict()
     save_torch({"model": {}, "config": config}, tmp_path / "otsu.pt")
     seen = []
-    monkeypatch.setattr(runs, "predict_folder", lambda *args, **kwargs: seen.append(args[4:6]))
-    runs.run_prediction(tmp_path / "otsu.pt", "A", "B", "out")
-    runs.run_prediction(tmp_path / "otsu.pt", "A", "B", "out", stride=32)  # a flag wins
+
+    def record(*args, **kwargs) -> list[Path]:
+        seen.append(args[4:6])
+        return []
+
+    monkeypatch.setattr(runs, "predict_folder", record)
+    runs.run_prediction(tmp_path / "otsu.pt", "A", "B", tmp_path / "out1")
+    runs.run_prediction(tmp_path / "otsu.pt", "A", "B", tmp_path / "out2", stride=32)  # flag wins
     assert seen == [(128, 64), (128, 32)]
