@@ -20,7 +20,7 @@ of training a model on a scale nothing else feeds it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,13 @@ from ceec_lab.data.io import (
     read_image,
     read_label,
 )
-from ceec_lab.data.synthetic import make_change_pair, make_segmentation_scene, sample_seed
+from ceec_lab.data.synthetic import (
+    Appearance,
+    make_change_pair,
+    make_segmentation_scene,
+    sample_seed,
+    without_nuisance,
+)
 from ceec_lab.data.targets import multitask_targets
 from ceec_lab.data.tiling import window_starts
 
@@ -136,6 +142,8 @@ class SyntheticChangeDataset(ChangeDataset):
         n_changes: changed buildings per pair (``None``: 1–4 at random; 0: none).
         cache: keep every generated pair in memory (before the transform), so later
             epochs skip the generator: about ``n · size² · 28`` bytes.
+        without: nuisance factors to switch off, names from
+            :data:`~ceec_lab.data.synthetic.NUISANCE_FACTORS` (e.g. ``("shadows",)``).
     """
 
     def __init__(
@@ -148,6 +156,7 @@ class SyntheticChangeDataset(ChangeDataset):
         transform: Transform | None = None,
         n_changes: int | None = None,
         cache: bool = False,
+        without: Sequence[str] = (),
     ) -> None:
         super().__init__(multitask, transform)
         if n < 1:
@@ -156,7 +165,8 @@ class SyntheticChangeDataset(ChangeDataset):
         if not 0.0 <= low <= high <= 1.0:
             raise ValueError(f"difficulty must be in [0, 1] or a range within it, got {difficulty}")
         self.n, self.size, self.seed, self.n_changes = n, size, seed, n_changes
-        self.difficulty = difficulty
+        self.difficulty, self.without = difficulty, tuple(without)
+        without_nuisance(Appearance(), self.without)  # unknown names fail here, not in a worker
         self._range = (float(low), float(high))
         self._cache: dict[int, dict[str, np.ndarray]] | None = {} if cache else None
 
@@ -175,7 +185,9 @@ class SyntheticChangeDataset(ChangeDataset):
         return _cached(
             self._cache,
             index,
-            lambda: make_change_pair(seed, self.size, self.difficulty_of(index), self.n_changes),
+            lambda: make_change_pair(
+                seed, self.size, self.difficulty_of(index), self.n_changes, self.without
+            ),
         )
 
 

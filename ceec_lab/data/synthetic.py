@@ -17,6 +17,7 @@ and the same seed always gives the same pixels.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -281,6 +282,30 @@ def nuisance_appearance(rng: np.random.Generator, difficulty: float) -> Appearan
     )
 
 
+#: Each nuisance factor and the :class:`Appearance` fields it sets; ``without=`` in
+#: :func:`make_change_pair` resets a factor's fields to the first date's values.
+NUISANCE_FACTORS: dict[str, tuple[str, ...]] = {
+    "illumination": ("gain", "offset"),
+    "season": ("season",),
+    "shadows": ("sun_azimuth",),
+    "noise": ("noise_std",),
+    "haze": ("haze",),
+    "misregistration": ("shift",),
+}
+
+
+def without_nuisance(appearance: Appearance, factors: Sequence[str]) -> Appearance:
+    """``appearance`` with the named :data:`NUISANCE_FACTORS` reset to the defaults."""
+    unknown = set(factors) - set(NUISANCE_FACTORS)
+    if unknown:
+        raise ValueError(
+            f"unknown nuisance {sorted(unknown)}; choose from {list(NUISANCE_FACTORS)}"
+        )
+    default = Appearance()
+    fields = [name for factor in factors for name in NUISANCE_FACTORS[factor]]
+    return replace(appearance, **{name: getattr(default, name) for name in fields})
+
+
 def change_layout(
     rng: np.random.Generator, layout: Layout, n_changes: int | None = None
 ) -> tuple[Layout, np.ndarray]:
@@ -334,12 +359,19 @@ def make_segmentation_scene(seed: int, size: int = 256) -> dict[str, np.ndarray]
 
 
 def make_change_pair(
-    seed: int, size: int = 256, difficulty: float = 0.5, n_changes: int | None = None
+    seed: int,
+    size: int = 256,
+    difficulty: float = 0.5,
+    n_changes: int | None = None,
+    without: Sequence[str] = (),
 ) -> dict[str, np.ndarray]:
     """Two dates of one place and their binary change mask.
 
     The change mask depends only on ``seed`` and ``n_changes``, never on
     ``difficulty``: nuisance alters the pixels, not the label.
+
+    ``without`` names :data:`NUISANCE_FACTORS` to switch off (e.g. ``("shadows",)``);
+    everything else, the random draws included, stays as it is with them on.
 
     Returns:
         ``{"image1", "image2": float32 (H, W, 3) in [0, 1], "mask": uint8 (H, W) in {0, 1}}``.
@@ -349,7 +381,8 @@ def make_change_pair(
     before = random_layout(layout_rng, size)
     after, mask = change_layout(layout_rng, before, n_changes)
     image1, _ = render(before, Appearance(), nuisance_rng)
-    image2, _ = render(after, nuisance_appearance(nuisance_rng, difficulty), nuisance_rng)
+    appearance = without_nuisance(nuisance_appearance(nuisance_rng, difficulty), without)
+    image2, _ = render(after, appearance, nuisance_rng)
     return {"image1": image1, "image2": image2, "mask": mask}
 
 

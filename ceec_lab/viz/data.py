@@ -173,7 +173,11 @@ class ChangePairExplorer:
 
 
 def differencing_by_difficulty(
-    difficulties: Sequence[float], n: int = 8, size: int = 64, seed: int = 0
+    difficulties: Sequence[float],
+    n: int = 8,
+    size: int = 64,
+    seed: int = 0,
+    without: Sequence[str] = (),
 ) -> list[dict[str, float]]:
     """How well plain ``|date2 − date1|`` separates change from no change, per difficulty.
 
@@ -181,7 +185,8 @@ def differencing_by_difficulty(
     difference magnitude and compared with the true change by ROC AUC
     (torchmetrics): 1 means a threshold exists that finds all change and nothing
     else, 0.5 is a coin toss. Nuisance drags the AUC down; that is the gap a
-    learned change detector has to close.
+    learned change detector has to close. ``without`` switches nuisance factors off
+    (see :func:`~ceec_lab.data.synthetic.make_change_pair`).
 
     Returns:
         One row per difficulty: ``{"difficulty", "auc", "inside", "outside"}``, the
@@ -191,7 +196,7 @@ def differencing_by_difficulty(
 
     rows = []
     for difficulty in difficulties:
-        pairs = [make_change_pair(seed + i, size, difficulty) for i in range(n)]
+        pairs = [make_change_pair(seed + i, size, difficulty, without=without) for i in range(n)]
         scores = np.concatenate(
             [difference_magnitude(p["image1"], p["image2"]).ravel() for p in pairs]
         )

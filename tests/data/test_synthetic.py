@@ -147,3 +147,21 @@ def test_cache_gives_the_same_samples_and_survives_in_place_transforms() -> None
     for index in range(2):
         assert torch.equal(scenes[index]["mask"], reference[index]["mask"])
         assert torch.equal(scenes[index]["image"], reference[index]["image"])
+
+
+def test_without_switches_one_nuisance_off_and_keeps_the_rest() -> None:
+    from ceec_lab.data.synthetic import NUISANCE_FACTORS
+
+    full = make_change_pair(3, 32, difficulty=1.0)
+    clean = make_change_pair(3, 32, difficulty=1.0, without=tuple(NUISANCE_FACTORS))
+    reference = make_change_pair(3, 32, difficulty=0.0)
+    assert np.array_equal(full["mask"], clean["mask"])
+    # With every factor off only the random draws differ: the image is the clean one's.
+    assert np.abs(clean["image2"] - reference["image2"]).mean() < 0.02
+    assert np.abs(full["image2"] - reference["image2"]).mean() > 0.05
+    no_haze = make_change_pair(3, 32, difficulty=1.0, without=("haze",))
+    assert np.array_equal(no_haze["image1"], full["image1"])
+    data = SyntheticChangeDataset(2, 32, seed=3, difficulty=1.0, without=("shadows",))
+    assert data.without == ("shadows",)
+    with pytest.raises(ValueError, match="unknown nuisance"):
+        SyntheticChangeDataset(2, 32, without=("fog",))
