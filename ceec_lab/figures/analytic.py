@@ -59,7 +59,7 @@ def fig16_crisp_sigmoid(learned: dict[str, float] | None = None) -> Figure:
     shipped tiny CEECNet's ``model.head.crisp_sigmoid.scale()``.
 
     Args:
-        learned: extra curves, name → γ (labels show only the values).
+        learned: extra curves, name → γ; each curve is labelled "name: γ = value".
     """
     gammas = [*PAPER_GAMMAS.values(), *(learned or {}).values()]
     fig = plot_crisp_sigmoid(gammas)
