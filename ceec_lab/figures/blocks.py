@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ceec_lab.data.synthetic import SEGMENTATION_CLASSES, make_segmentation_scene, sample_seed
 from ceec_lab.experiments import train_model
@@ -146,6 +147,9 @@ def train_block_comparison(
 ) -> dict[str, dict[str, Any]]:
     """Train one :class:`BlockClassifier` per unit with the same data, seed and budget.
 
+    Adam with a cosine learning-rate decay from ``lr`` to 0 over ``num_epochs``, so
+    that the last epochs settle instead of jumping around at the full rate.
+
     Returns:
         Unit name → ``{"epochs": epoch records (``val_pixel_accuracy`` is the
         accuracy), "parameters": trainable parameters, "seconds": wall time of the training}``.
@@ -165,6 +169,7 @@ def train_block_comparison(
             seed=seed,
             progress=progress,
             lr=lr,
+            scheduler=lambda optimizer: CosineAnnealingLR(optimizer, num_epochs),
             num_classes=len(SEGMENTATION_CLASSES),
             **trainer_kwargs,
         )
