@@ -29,7 +29,7 @@ from ceec_lab.models.ceecnet import CEECUnitV1, CEECUnitV2, FracTALResNetUnit, R
 from ceec_lab.models.nn import Conv2dNormed, DownSample
 from ceec_lab.train import seed_everything
 
-#: The units compared, in the paper's order: name in legends → builder.
+#: The units compared, in the paper's order (the names :func:`make_unit` accepts).
 UNIT_NAMES = ("ResNet", "FracTAL ResNet", "CEEC V1", "CEEC V2")
 
 
@@ -42,9 +42,14 @@ def patch_label(mask: np.ndarray, min_cover: float = 0.25) -> int:
 
 
 def dominant_class_patches(
-    n_scenes: int, scene_size: int = 128, patch_size: int = 16, seed: int = 0
+    n_scenes: int,
+    scene_size: int = 128,
+    patch_size: int = 16,
+    seed: int = 0,
+    min_cover: float = 0.25,
 ) -> list[dict[str, Tensor]]:
-    """Patches of synthetic scenes labelled by their land cover (:func:`patch_label`).
+    """Patches of synthetic scenes labelled by their land cover (:func:`patch_label`
+    with ``min_cover``).
 
     Every scene is cut into non-overlapping ``patch_size`` squares. Background
     patches are thinned out at random to the count of the commonest other class.
@@ -59,7 +64,7 @@ def dominant_class_patches(
             for left in range(0, scene_size - patch_size + 1, patch_size):
                 window = (slice(top, top + patch_size), slice(left, left + patch_size))
                 images.append(np.ascontiguousarray(scene["image"][window].transpose(2, 0, 1)))
-                labels.append(patch_label(scene["mask"][window]))
+                labels.append(patch_label(scene["mask"][window], min_cover))
     keep = _thin_background(np.array(labels), np.random.default_rng(seed))
     return [
         {"image": torch.from_numpy(images[i]), "mask": torch.tensor([[labels[i]]])} for i in keep
