@@ -9,7 +9,8 @@ Import it as ``import ceec_lab as cl``. The sub-packages are
 * :mod:`ceec_lab.models` - FCN/U-Net/DeepLab baselines, Siamese change detectors,
   CEECNet and FracTAL ResNet;
 * :mod:`ceec_lab.train` - the training engine;
-* :mod:`ceec_lab.viz` - matplotlib figures and ipywidgets explorers.
+* :mod:`ceec_lab.viz` - matplotlib figures and ipywidgets explorers;
+* :mod:`ceec_lab.figures` - the CEECNet paper's figures, one function each.
 
 Importing the package sets ``OMP_WAIT_POLICY=PASSIVE`` (unless it is already set)
 before torch loads, so that idle CPU threads sleep instead of spinning on a busy
@@ -27,7 +28,7 @@ from ceec_lab.config import describe_mode, find_levircd_samples, get_device, is_
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "experiments", "losses", "metrics", "models", "train", "viz")
+_SUBMODULES = ("data", "experiments", "figures", "losses", "metrics", "models", "train", "viz")
 
 __all__ = [
     "__version__",

@@ -11,6 +11,7 @@ def test_subpackages_are_reachable_from_the_top() -> None:
     assert cl.data.SyntheticChangeDataset is not None
     assert callable(cl.models.create_model) and callable(cl.losses.create_loss)
     assert cl.train.Trainer is not None and callable(cl.viz.plot_targets)
+    assert callable(cl.figures.fig02_fractal_tanimoto_landscape)
 
 
 def test_unknown_attribute() -> None:
