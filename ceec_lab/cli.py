@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ceec_lab.cli_train import add_train_commands
+from ceec_lab.cli_train import HelpFormatter, add_train_commands
 from ceec_lab.config import find_levircd_samples, find_user_data, get_device, run_mode
 from ceec_lab.cpu import configure_cpu_threads, current_thread_settings
 
@@ -128,7 +128,7 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole ``ceec-lab`` parser; every ``--help`` shows the defaults."""
-    defaults = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
+    defaults = {"formatter_class": HelpFormatter}
     parser = argparse.ArgumentParser(
         prog="ceec-lab", description=__doc__.splitlines()[0], **defaults
     )

@@ -44,7 +44,7 @@ INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C (128 + SIGIN
 
 def add_train_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train``, ``evaluate`` and ``predict`` on a ``ceec-lab`` subparser set."""
-    defaults = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
+    defaults = {"formatter_class": HelpFormatter}
     train = subparsers.add_parser("train", help="train a model from a YAML config", **defaults)
     train.add_argument("--config", required=True, type=Path, help="YAML file (see configs/)")
     train.add_argument(
@@ -222,12 +222,22 @@ def _log_to_console() -> None:
     logging.basicConfig(level=logging.INFO if main_rank else logging.WARNING, format="%(message)s")
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every default in ``--help``, except ``None``: an option without a fixed default
+    says in its own help where its value comes from."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one of these commands on its own (the full CLI is :mod:`ceec_lab.cli`)."""
     parser = argparse.ArgumentParser(
         prog="ceec-lab",
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_train_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -359,7 +359,7 @@ def test_levircd_variable_pointing_nowhere_is_an_error(capsys, monkeypatch):
     ("command", "shown"),
     [
         (["data", "synth"], ["(default: 100)", "(default: 256)", "(default: 0.5)"]),
-        (["predict"], ["(default: 256)", "(default: 64)", "(default: 8)"]),
+        (["predict"], ["predict.window)", "the paper: 64)", "(default: 8 on a GPU, 1 on a"]),
         (["train"], ["(default: False)"]),
         (["evaluate"], ["(default: False)"]),
     ],
@@ -369,6 +369,7 @@ def test_every_help_shows_defaults(capsys, command: list[str], shown: list[str])
         main([*command, "--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert all(default in text for default in shown), text
+    assert "(default: None)" not in text  # an option without a default says where it comes from
 
 
 def test_levircd_fallback_is_kept_when_the_variable_is_unset(tmp_path: Path, monkeypatch):
