@@ -58,6 +58,10 @@ def execute(path: Path, mode: str, keep: Path | None) -> float:
     return seconds
 
 
+def load_results() -> dict:
+    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+
+
 def title(path: Path) -> str:
     """The notebook's first heading without its number: ``# 02 · Not all Dice...``."""
     first = nbformat.read(path, as_version=4).cells[0].source.splitlines()[0]
@@ -123,7 +127,6 @@ def main() -> None:
         paths = [p for p in paths if p.name.startswith(tuple(args.only))]
         if not paths:
             raise SystemExit(f"no notebook in {NOTEBOOKS} starts with {args.only}")
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     for path in paths:
         load_before = os.getloadavg()[0]
         seconds = execute(path, args.mode, args.keep)
@@ -134,9 +137,12 @@ def main() -> None:
             "date": datetime.date.today().isoformat(),
             "machine": machine(),
         }
+        # Read again just before writing: another plan may have stored a run meanwhile.
+        results = load_results()
         results.setdefault(path.name, {})[args.mode] = entry
         save_json(results, RESULTS)  # after every notebook: an interrupted plan keeps its runs
         print(f"{path.name:45s} {args.mode:5s} {seconds / 60:6.1f} min  (load {load_before:.1f})")
+    results = load_results()
     if not args.no_readme:
         write_readme(results)
     print(table(results))
