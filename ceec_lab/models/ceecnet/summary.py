@@ -5,7 +5,7 @@
 skip Fusion and DownSample, the PSP middle, each decoder level and the
 multitask head), runs one forward pass and records what each part returned and
 how many parameters it holds. Nothing is typed by hand, so the table is the
-model's own account of the paper's Fig. 4 (the mantis encoder/decoder) at
+model's own account of the paper's Fig. 6 (the mantis CEECNetV1 architecture) at
 whatever preset it was built with.
 
 Example::
