@@ -1,8 +1,11 @@
-"""Shared fixtures: headless matplotlib, one torch thread, quick mode, the LEVIR-CD samples."""
+"""Shared fixtures: headless matplotlib, one torch thread, quick mode, the LEVIR-CD samples,
+and the notebook runner of ``test_notebooks.py`` and ``test_solution_notebooks.py``."""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -70,3 +73,42 @@ def fake_levircd(tmp_path: Path, levircd_samples: Path) -> Path:
             (root / split / folder).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(levircd_samples / folder / path.name, root / split / folder / path.name)
     return root
+
+
+@pytest.fixture
+def execute_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
+    """A function that executes a notebook headless, top to bottom, in quick mode, and fails
+    the test if any cell raised. Mark the test ``@pytest.mark.xdist_group("notebooks")``: one
+    kernel at a time (see below)."""
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("CEEC_LAB_QUICK", "1")
+    monkeypatch.setenv("CEEC_LAB_MODE", "quick")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # no oversubscription (see the top of this file)
+
+    def execute(path: Path) -> None:
+        notebook = nbformat.read(path, as_version=4)
+        # Kernels talk over Unix sockets in tmp_path, not TCP ports: two kernels started
+        # at once on TCP can race for the same free ports, and a client then waits forever.
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
+        client = NotebookClient(
+            notebook, km=kernel, timeout=600, resources={"metadata": {"path": tmp_path}}
+        )
+        try:
+            client.execute()
+        finally:  # nbclient leaves a kernel it did not create running: 1-3 GB each
+            if kernel.has_kernel:
+                kernel.shutdown_kernel(now=True)
+        errors = [
+            output
+            for cell in notebook.cells
+            if cell.cell_type == "code"
+            for output in cell.get("outputs", [])
+            if output.get("output_type") == "error"
+        ]
+        assert not errors, json.dumps(errors, indent=1)[:2000]
+
+    return execute
