@@ -1,9 +1,9 @@
 """Cut large rasters into patches and stitch per-pixel predictions back together.
 
 LEVIR-CD tiles are 1024×1024 while models train on 256×256 patches
-(REFERENCE §4: stride 128). At inference the paper slides a 256 window with
+(stride 128, docs/paper_map.md). At inference the paper slides a 256 window with
 stride 64 over the raster, pads the edges by reflection and averages the
-softmax outputs where windows overlap (REFERENCE §5). Any image size works:
+softmax outputs where windows overlap (docs/paper_map.md). Any image size works:
 the last window is placed flush with the edge, and an image smaller than the
 window is padded up to it.
 """

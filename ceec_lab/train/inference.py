@@ -4,7 +4,7 @@ Networks are trained on small tiles (256×256 in the paper) but rasters are
 larger, and CEECNet only takes sizes divisible by a power of two. The paper
 predicts large rasters by sliding a 256×256 window with stride 64 over the
 image (reflect padding at the edges) and averaging the softmax outputs where
-windows overlap (REFERENCE §5): each pixel is then decided by up to
+windows overlap (docs/paper_map.md): each pixel is then decided by up to
 (256/64)² = 16 windows that saw it in different contexts, which removes the
 seams a plain tiling leaves at the tile borders. The tiling and stitching live
 in :mod:`ceec_lab.data.tiling`; this module feeds them a model and writes the

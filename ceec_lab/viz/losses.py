@@ -204,7 +204,7 @@ def plot_dice_curves(label: Sequence[float] = (1.0, 0.0)) -> Figure:
 def plot_crisp_sigmoid(gammas: Sequence[float] = (1.0, 0.610, 0.625), limit: float = 6.0) -> Figure:
     """The crisp sigmoid ``sigmoid(x / γ)`` of CEECNet's boundary head (paper Fig. 16).
 
-    The network learns the scale ``γ = 0.01 + sigmoid(g)`` (REFERENCE §2); here
+    The network learns the scale ``γ = 0.01 + sigmoid(g)`` (paper code; docs/paper_map.md); here
     ``γ`` is given directly. The paper reports γ ≈ 0.610 on LEVIR-CD and 0.625
     on WHU: a smaller γ gives a steeper, crisper step at 0.
 
