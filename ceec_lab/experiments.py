@@ -341,7 +341,7 @@ def ceecnet_datasets(
     seed: int = 0,
     difficulty: float | tuple[float, float] = (0.0, 1.0),
 ) -> tuple[Dataset, Dataset]:
-    """Synthetic pairs with multitask targets for CEECNet, the reference's way (REFERENCE §4).
+    """Synthetic pairs with multitask targets for CEECNet, the paper's way (docs/paper_map.md).
 
     Training pairs are augmented (shared D4 geometry, per-date colour jitter,
     random time swap, 10 % no-change pairs); validation pairs are not. Images

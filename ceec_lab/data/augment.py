@@ -1,6 +1,6 @@
 """Paired augmentation for change detection, built on albumentations.
 
-Three rules make augmentation correct for bi-temporal data (REFERENCE §4):
+Three rules make augmentation correct for bi-temporal data (docs/paper_map.md):
 
 1. **Geometry is shared**: one flip/rotation/crop is drawn per sample and applied
    identically to both dates and to every target, or the pixels stop lining up.
@@ -29,7 +29,7 @@ import numpy as np
 
 from ceec_lab.data.targets import multitask_targets
 
-#: Per-channel mean and std of LEVIR-CD on 0–255 values (REFERENCE §4).
+#: Per-channel mean and std of LEVIR-CD on 0–255 values, as in the paper's code.
 NORMALISATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "levircd": ((100.91, 99.52, 84.97), (42.88, 40.91, 38.32)),
 }
@@ -137,7 +137,7 @@ class ChangeAugmentation:
         return out
 
     def _change_tricks(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Time swap and no-change pairs (REFERENCE §4)."""
+        """Time swap and no-change pairs (docs/paper_map.md)."""
         if self.rng.random() < self.no_change:
             date = sample["image1"] if self.rng.random() < 0.5 else sample["image2"]
             sample["image1"], sample["image2"] = date, date.copy()

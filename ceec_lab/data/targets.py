@@ -1,4 +1,4 @@
-"""Targets for CEECNet's multitask head (REFERENCE §4; paper §3.4).
+"""Targets for CEECNet's multitask head (docs/paper_map.md: multitask targets).
 
 From a binary change mask the head learns three things at once:
 

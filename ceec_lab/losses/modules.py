@@ -76,7 +76,7 @@ class TanimotoComplementLoss(_SimilarityLoss):
 
 
 class FractalTanimotoLoss(_SimilarityLoss):
-    """``1 − FTC_D``: the CEECNet loss (REFERENCE §1).
+    """``1 − FTC_D``: the CEECNet loss (docs/paper_map.md).
 
     Args:
         depth: the fractal depth ``D`` (a non-negative integer). It is a plain
@@ -101,7 +101,7 @@ class MultitaskLoss(nn.Module):
 
     The model returns ``(segmentation, boundary, distance)``, each ``(B, 2, H, W)``
     probabilities; the targets are the change mask and its boundary and distance
-    transforms (REFERENCE §1 and §4). Call it as::
+    transforms (docs/paper_map.md: multitask head). Call it as::
 
         loss = loss_fn(outputs, batch)
 

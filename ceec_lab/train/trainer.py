@@ -36,6 +36,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
+from tqdm.notebook import tqdm as notebook_tqdm
 
 from ceec_lab.config import get_device
 from ceec_lab.files import load_torch, save_torch
@@ -51,6 +52,11 @@ TASKS = ("segmentation", "change")
 INPUT_KEYS = {"segmentation": ("image",), "change": ("image1", "image2")}
 SCHEDULER_TYPES = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 SchedulerArg = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
+#: In a Jupyter kernel ``tqdm.auto`` draws ipywidgets bars. A saved notebook keeps a bar that
+#: stayed on screen but not its widget state, and reopens it as "Error displaying widget:
+#: model not found". There every bar therefore disappears when done (``leave=False``), and
+#: the overall bar's last state is printed as plain text, which a saved notebook keeps.
+WIDGET_BARS = issubclass(tqdm, notebook_tqdm)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -261,16 +267,25 @@ class Trainer:
             return self.history
         self.stop_training = False
         self._call("on_train_start")
-        epochs = self._progress_bar(range(self.epoch + 1, num_epochs + 1), desc="epochs")
+        # Updated by hand, not iterated: an early stop then closes the bar as finished.
+        epochs = self._progress_bar(
+            total=num_epochs - self.epoch, desc="epochs", leave=not WIDGET_BARS
+        )
+        shown = not epochs.disable
         try:
-            for epoch in epochs:
+            for epoch in range(self.epoch + 1, num_epochs + 1):
                 logs = self._run_epoch(train_loader, val_loader, epoch)
+                epochs.update()
                 epochs.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")})
                 if self.stop_training:
+                    epochs.total = epochs.n  # no failure: a bar closed short of its total stays red
                     break
         except KeyboardInterrupt:
             epochs.close()
             raise TrainingInterrupted(self.epoch, self.last_checkpoint) from None
+        epochs.close()
+        if WIDGET_BARS and shown:
+            print(epochs)  # the bar as text: "epochs: 100%|███| 5/5 [00:12<00:00, ...]"
         self._call("on_train_end")
         return self.history
 
@@ -533,7 +548,7 @@ class Trainer:
             return nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
-    def _progress_bar(self, iterable: Iterable, **kwargs) -> tqdm:
+    def _progress_bar(self, iterable: Iterable | None = None, **kwargs) -> tqdm:
         return tqdm(iterable, disable=not (self.progress and dist.is_main_process()), **kwargs)
 
     def _call(self, hook: str, *args: Any) -> None:

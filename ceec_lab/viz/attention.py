@@ -26,11 +26,13 @@ import torch
 import torch.nn.functional as F
 from IPython.display import display
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 
 from ceec_lab.benchmarking import dot_product_weights, format_bytes
 from ceec_lab.models.nn import AttentionMaps, FracTALSimilarity, capture_attention
 from ceec_lab.viz.data import as_numpy, to_display
+from ceec_lab.viz.layout import FIGURE_WIDTH, control_row
 
 #: Layer name → one ``(label, maps)`` per date (or a single entry for layers
 #: that see both dates at once, such as the decoder's).
@@ -117,10 +119,12 @@ def _draw_spatial(ax: plt.Axes, spatial: Tensor, index: int, title: str) -> None
 
 
 def _draw_channel(ax: plt.Axes, channel: Tensor, index: int, title: str) -> None:
+    """One bar per channel on the full [0, 1] range of the similarity, so that bar
+    heights compare across layers and pairs; channels are numbered by integers."""
     values = as_numpy(channel[index, :, 0, 0])
     ax.bar(np.arange(len(values)), values, width=1.0, color="C0")
-    low = min(float(values.min()), 0.5)
-    ax.set(xlabel="channel", ylabel="similarity", ylim=(low - 0.02, 1.0), title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="channel", ylabel="similarity", ylim=(0.0, 1.0), title=title)
 
 
 def plot_similarity_example(q: Tensor, k: Tensor, depth: int = 5) -> Figure:
@@ -295,17 +299,33 @@ class AttentionExplorer:
         self.layers = list(self._views(0)[0])
         if not self.layers:
             raise ValueError(f"model {type(model).__name__} has no FracTAL attention to explore")
-        self.index = widgets.IntSlider(0, min=0, max=len(dataset) - 1, description="pair")
-        self.layer = widgets.Dropdown(options=self.layers, description="layer")
-        self.kind = widgets.ToggleButtons(options=self.KINDS, description="map")
-        self.date = widgets.Dropdown(options=self._date_options(self.layers[0]), description="date")
+        self.index = widgets.IntSlider(
+            0, min=0, max=len(dataset) - 1, description="pair", layout={"width": "360px"}
+        )
+        self.layer = widgets.Dropdown(
+            options=self.layers, description="layer", layout={"width": "460px"}
+        )
+        # Buttons side by side at their own width: squeezed, they stack like an open menu.
+        self.kind = widgets.ToggleButtons(
+            options=self.KINDS,
+            description="map",
+            style={"button_width": "90px"},
+            layout={"width": "auto", "flex": "0 0 auto"},
+        )
+        self.date = widgets.Dropdown(
+            options=self._date_options(self.layers[0]),
+            description="date",
+            layout={"width": "420px"},
+        )
         self.output = widgets.Output()
         self.figure: Figure | None = None  # the last figure drawn
         self._updating = False
         self.layer.observe(self._on_layer, names="value")
         for control in (self.index, self.kind, self.date):
             control.observe(self._on_change, names="value")
-        controls = widgets.HBox([self.index, self.layer, self.kind, self.date])
+        controls = widgets.VBox(
+            [control_row(self.index, self.layer), control_row(self.kind, self.date)]
+        )
         self.widget = widgets.VBox([controls, self.output])
 
     def _views(self, index: int) -> tuple[AttentionViews, Tensor]:
@@ -335,7 +355,13 @@ class AttentionExplorer:
             )
         label, maps = views[layer][date - 1]
         sample = self.dataset[index]
-        fig, axes = plt.subplots(1, 5, figsize=(18, 3.6), width_ratios=(1, 1, 1, 1, 1.3))
+        # Two rows, so that the figure fits a notebook at 1280 px without shrinking:
+        # the pair and the prediction on top, the chosen map below (the bar chart of
+        # the channel map across the full width, the square spatial map in the middle).
+        fig = plt.figure(figsize=(FIGURE_WIDTH, 5.6), layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=(1, 1.3))
+        axes = list(top.subplots(1, 4))
+        axes.append(bottom.add_subplot(1, 4, (2, 3)) if kind == "spatial" else bottom.subplots())
         panels = [
             ("date 1", to_display(sample["image1"]), {}),
             ("date 2", to_display(sample["image2"]), {}),
@@ -349,7 +375,6 @@ class AttentionExplorer:
         draw_map = _draw_spatial if kind == "spatial" else _draw_channel
         draw_map(axes[4], getattr(maps, kind), 0, f"{kind} map")
         fig.suptitle(f"pair {index} · {layer} · {label} · {_gamma_text(maps)}")
-        fig.tight_layout()
         return fig
 
     def _on_layer(self, _change: dict) -> None:

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from ceec_lab.data.synthetic import CLASS_COLOURS, SEGMENTATION_CLASSES, make_change_pair
 from ceec_lab.data.targets import multitask_targets
+from ceec_lab.viz.layout import FIGURE_WIDTH, control_row
 
 Array = np.ndarray | torch.Tensor
 
@@ -53,15 +54,25 @@ def _axes_off(axes: Sequence[plt.Axes]) -> None:
         ax.set_axis_off()
 
 
+#: Fixed colour range of ``|date2 − date1|`` panels. The norm over three bands in [0, 1]
+#: can reach √3, but fewer than 0.1 % of synthetic pixels pass 1 even at difficulty 1. A
+#: fixed range (not one rescaled per pair) lets two difficulties be compared by colour.
+DIFFERENCE_RANGE = (0.0, 1.0)
+
+
 def plot_change_sample(sample: dict[str, Array], title: str | None = None) -> Figure:
-    """Date 1, date 2, ``|date2 − date1|``, the change mask, and a ``"prediction"`` if present."""
+    """Date 1, date 2, ``|date2 − date1|``, the change mask, and a ``"prediction"`` if present.
+
+    The difference panel has a colour bar on the fixed scale :data:`DIFFERENCE_RANGE`.
+    """
+    low, high = DIFFERENCE_RANGE
     panels = [
         ("date 1", to_display(sample["image1"]), {}),
         ("date 2", to_display(sample["image2"]), {}),
         (
             "|difference|",
             difference_magnitude(sample["image1"], sample["image2"]),
-            {"cmap": "magma"},
+            {"cmap": "magma", "vmin": low, "vmax": high},
         ),
         ("true change", as_numpy(sample["mask"]), {"cmap": "gray", "vmin": 0, "vmax": 1}),
     ]
@@ -69,14 +80,17 @@ def plot_change_sample(sample: dict[str, Array], title: str | None = None) -> Fi
         panels.append(
             ("prediction", as_numpy(sample["prediction"]), {"cmap": "gray", "vmin": 0, "vmax": 1})
         )
-    fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.2), squeeze=False)
-    for ax, (name, image, kwargs) in zip(axes[0], panels, strict=True):
-        ax.imshow(image, **kwargs)
+    # Constrained layout keeps the suptitle clear of the panel titles.
+    fig = plt.figure(figsize=(FIGURE_WIDTH, 2.9), layout="constrained")
+    axes = fig.subplots(1, len(panels))
+    for ax, (name, image, kwargs) in zip(axes, panels, strict=True):
+        shown = ax.imshow(image, **kwargs)
         ax.set_title(name)
-    _axes_off(axes[0])
+        if name == "|difference|":  # a colour bar exactly as tall as the image
+            fig.colorbar(shown, cax=ax.inset_axes((1.04, 0.0, 0.06, 1.0)))
+    _axes_off(axes)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -150,7 +164,7 @@ class ChangePairExplorer:
         self.figure: Figure | None = None  # the last figure drawn
         for control in (self.difficulty, self.seed):
             control.observe(self._on_change, names="value")
-        self.widget = widgets.VBox([widgets.HBox([self.difficulty, self.seed]), self.output])
+        self.widget = widgets.VBox([control_row(self.difficulty, self.seed), self.output])
 
     def draw(self, difficulty: float, seed: int) -> Figure:
         """Generate the pair for ``(difficulty, seed)`` and return its figure."""

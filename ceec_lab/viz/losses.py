@@ -19,10 +19,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.contour import QuadContourSet
 from matplotlib.figure import Figure
 from torch import Tensor
 
 from ceec_lab.losses import functional as F
+from ceec_lab.viz.layout import FIGURE_WIDTH, control_row
 
 Similarity = Callable[[Tensor, Tensor], Tensor]
 
@@ -69,23 +71,35 @@ def _compress_arrows(gradient: np.ndarray) -> np.ndarray:
     return gradient / np.maximum(magnitude, 1e-12) * np.sqrt(magnitude / largest)
 
 
+#: Contour levels of every landscape: the similarity's whole range [0, 1], so that a
+#: colour means the same value in every panel and after every redraw.
+LANDSCAPE_LEVELS = np.linspace(0.0, 1.0, 21)
+
+
 def _draw_landscape(
     ax, similarity: Similarity, label: tuple[float, float], noise: float, seed: int
-) -> None:
+) -> QuadContourSet:
     """Filled contours of the similarity and arrows of its gradient on one axes.
 
     Arrow lengths grow with the square root of the gradient magnitude, scaled
-    per panel: compare directions and relative steepness within a panel.
+    per panel: compare directions and relative steepness within a panel. The
+    optimum's star is not clipped, so it stays whole when the label is a corner.
+
+    Returns:
+        The filled contours, for a colour bar.
     """
     axis, points = _grid(101, noise, seed)
     values, _ = _similarity_and_gradient(similarity, points, label)
-    ax.contourf(axis, axis, values.reshape(len(axis), len(axis)), levels=20, cmap="viridis")
+    grid = values.reshape(len(axis), len(axis))
+    contours = ax.contourf(axis, axis, grid, levels=LANDSCAPE_LEVELS, cmap="viridis")
     _, arrow_points = _grid(15, noise, seed + 1)
     _, gradient = _similarity_and_gradient(similarity, arrow_points, label)
     arrows = _compress_arrows(gradient)
     ax.quiver(*arrow_points.T, *arrows.T, color="w", angles="xy", scale_units="xy", scale=1 / 0.06)
-    ax.plot(*label, marker="*", color="red", markersize=12)
+    ax.plot(*label, marker="*", color="red", markeredgecolor="white", markersize=14,
+            clip_on=False, zorder=5)  # fmt: skip
     ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel="$p_1$", ylabel="$p_2$")
+    return contours
 
 
 def plot_tanimoto_landscape(
@@ -119,12 +133,12 @@ def plot_tanimoto_landscape(
         panels.append(
             (f"$FT_{{{mean_depth}}}$ (mean over $d<{mean_depth}$)", _fractal(mean_depth, True))
         )
-    fig = Figure(figsize=(3.2 * len(panels), 3.4), layout="constrained")
-    for ax, (title, similarity) in zip(
-        fig.subplots(1, len(panels), squeeze=False)[0], panels, strict=True
-    ):
-        _draw_landscape(ax, similarity, label, noise, seed)
+    fig = Figure(figsize=(3.2 * len(panels) + 0.8, 3.4), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (title, similarity) in zip(axes, panels, strict=True):
+        contours = _draw_landscape(ax, similarity, label, noise, seed)
         ax.set_title(title)
+    fig.colorbar(contours, ax=axes, label="similarity", ticks=LANDSCAPE_LEVELS[::4])
     fig.suptitle(
         f"fractal Tanimoto landscape, label $l$ = {label}" + (f", noise {noise}" if noise else "")
     )
@@ -190,7 +204,7 @@ def plot_dice_curves(label: Sequence[float] = (1.0, 0.0)) -> Figure:
 def plot_crisp_sigmoid(gammas: Sequence[float] = (1.0, 0.610, 0.625), limit: float = 6.0) -> Figure:
     """The crisp sigmoid ``sigmoid(x / γ)`` of CEECNet's boundary head (paper Fig. 16).
 
-    The network learns the scale ``γ = 0.01 + sigmoid(g)`` (REFERENCE §2); here
+    The network learns the scale ``γ = 0.01 + sigmoid(g)`` (paper code; docs/paper_map.md); here
     ``γ`` is given directly. The paper reports γ ≈ 0.610 on LEVIR-CD and 0.625
     on WHU: a smaller γ gives a steeper, crisper step at 0.
 
@@ -222,9 +236,10 @@ def explorer_figure(
         seed: seed of the jitter.
     """
     pair = _check_label((label, 1.0 - label))
-    fig = Figure(figsize=(11, 3.4), layout="constrained")
-    ax_land, ax_value, ax_slope = fig.subplots(1, 3)
-    _draw_landscape(ax_land, _fractal(depth), pair, noise, seed)
+    fig = Figure(figsize=(FIGURE_WIDTH, 3.2), layout="constrained")
+    ax_land, ax_value, ax_slope = fig.subplots(1, 3, width_ratios=(1.25, 1, 1))
+    contours = _draw_landscape(ax_land, _fractal(depth), pair, noise, seed)
+    fig.colorbar(contours, ax=ax_land, ticks=LANDSCAPE_LEVELS[::4])
     ax_land.set_title(f"$T^{{{depth}}}$, label ({pair[0]:.2f}, {pair[1]:.2f})")
     depths = (0, depth) if depth else (0,)
     _draw_curves([ax_value, ax_slope], [(f"d = {d}", _fractal(d)) for d in depths], pair)
@@ -256,9 +271,7 @@ class LossExplorer:
         self.output = widgets.Output()
         for slider in (self.depth, self.label, self.noise):
             slider.observe(self.redraw, names="value")
-        self.widget = widgets.VBox(
-            [widgets.HBox([self.depth, self.label, self.noise]), self.output]
-        )
+        self.widget = widgets.VBox([control_row(self.depth, self.label, self.noise), self.output])
         self.figure = self.redraw()
 
     def redraw(self, change: dict | None = None) -> Figure:

@@ -18,6 +18,7 @@ from ceec_lab.viz import (
     plot_attention_memory,
     plot_similarity_example,
 )
+from ceec_lab.viz.layout import FIGURE_DPI, OUTPUT_WIDTH_PX
 
 SIZE = 32  # the smallest input the "ceecnet-tiny" preset accepts
 
@@ -167,3 +168,35 @@ def test_explorer_widgets_update_the_figure(model, pairs) -> None:
 def test_explorer_rejects_an_empty_dataset(model) -> None:
     with pytest.raises(ValueError, match="dataset must hold"):
         AttentionExplorer(model, [])
+
+
+def test_explorer_controls_fit_two_rows_at_1280_px(model, pairs) -> None:
+    explorer = AttentionExplorer(model, pairs)
+    controls = explorer.widget.children[0]
+    rows = [[c for c in row.children] for row in controls.children]
+    assert rows == [[explorer.index, explorer.layer], [explorer.kind, explorer.date]]
+    for row in controls.children:
+        assert row.layout.flex_flow == "row wrap" and row.layout.width == "100%"
+        fixed = [
+            int(c.layout.width.removesuffix("px")) for c in row.children if c is not explorer.kind
+        ]
+        assert sum(fixed) <= OUTPUT_WIDTH_PX - 20  # room for the widgets' margins
+    # the toggle keeps its buttons side by side instead of shrinking into a column
+    assert explorer.kind.layout.flex == "0 0 auto" and explorer.kind.layout.width == "auto"
+    assert explorer.kind.style.button_width == "90px"
+
+
+@pytest.mark.parametrize("kind", AttentionExplorer.KINDS)
+def test_explorer_figure_text_is_readable_at_1280_px(model, pairs, kind, smallest_text_px) -> None:
+    fig = AttentionExplorer(model, pairs).draw(0, "fuse_first", kind, 1)
+    assert fig.get_figwidth() * FIGURE_DPI <= OUTPUT_WIDTH_PX  # never shrunk by the browser
+    assert smallest_text_px(fig) >= 10
+
+
+def test_channel_bars_start_at_zero_with_integer_ticks(model, pairs) -> None:
+    fig = AttentionExplorer(model, pairs).draw(0, "fuse_first", "channel", 1)
+    bars = fig.axes[4]
+    assert bars.get_ylim() == (0.0, 1.0)
+    fig.draw_without_rendering()
+    ticks = [t for t in bars.get_xticks() if bars.get_xlim()[0] <= t <= bars.get_xlim()[1]]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)

@@ -7,6 +7,8 @@ from matplotlib.figure import Figure
 
 from ceec_lab.data import SyntheticChangeDataset, SyntheticSegmentationDataset, change_augmentation
 from ceec_lab.viz import ChangePairExplorer, plot_augmented, plot_targets, to_display
+from ceec_lab.viz.data import DIFFERENCE_RANGE
+from ceec_lab.viz.layout import FIGURE_DPI, OUTPUT_WIDTH_PX
 
 
 def test_to_display_rescales_normalised_images() -> None:
@@ -51,3 +53,31 @@ def test_differencing_gets_worse_as_nuisance_grows() -> None:
     assert hard["outside"] > easy["outside"]  # nuisance lights up the unchanged pixels
     fig = plot_difference_vs_difficulty(rows)
     assert list(fig.axes[1].lines[0].get_ydata()) == [easy["auc"], hard["auc"]]
+
+
+def test_difference_colours_are_on_one_fixed_scale_with_a_colour_bar() -> None:
+    explorer = ChangePairExplorer(size=48)
+    for difficulty in (0.5, 0.7):
+        fig = explorer.draw(difficulty, 3)
+        difference = fig.axes[2].images[0]
+        assert difference.get_clim() == DIFFERENCE_RANGE  # not rescaled per pair
+        colour_bar = difference.colorbar
+        assert colour_bar is not None and colour_bar.ax in fig.axes[2].child_axes
+        assert (colour_bar.vmin, colour_bar.vmax) == DIFFERENCE_RANGE
+
+
+def test_suptitle_clears_the_panel_titles(smallest_text_px) -> None:
+    fig = ChangePairExplorer(size=48).draw(0.5, 0)
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    suptitle = fig._suptitle.get_window_extent(renderer)
+    for ax in fig.axes[:4]:
+        title = ax.title.get_window_extent(renderer)
+        assert suptitle.y0 >= title.y1, f"suptitle overlaps {ax.get_title()!r}"
+    assert fig.get_figwidth() * FIGURE_DPI <= OUTPUT_WIDTH_PX
+    assert smallest_text_px(fig) >= 10
+
+
+def test_explorer_controls_wrap_instead_of_overflowing() -> None:
+    row = ChangePairExplorer(size=48).widget.children[0]
+    assert row.layout.flex_flow == "row wrap" and row.layout.width == "100%"

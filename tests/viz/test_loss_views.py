@@ -6,9 +6,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ceec_lab.losses import StageChange
+from ceec_lab.viz.layout import FIGURE_DPI, OUTPUT_WIDTH_PX
 from ceec_lab.viz.losses import (
     LossExplorer,
     explorer_figure,
@@ -32,7 +34,7 @@ def _lines(ax):
 @pytest.mark.parametrize(("mean_depth", "panels"), [(5, 4), (None, 3)])
 def test_landscape_has_one_panel_per_depth(mean_depth, panels):
     fig = plot_tanimoto_landscape(depths=(0, 3, 5), mean_depth=mean_depth)
-    assert isinstance(fig, Figure) and len(fig.axes) == panels
+    assert isinstance(fig, Figure) and len(fig.axes) == panels + 1  # + the shared colour bar
     assert fig.axes[1].get_title() == "$T^{3}$"
     fig.canvas.draw()
 
@@ -81,7 +83,7 @@ def test_bad_arguments():
 
 def test_explorer_figure_depth_zero_has_one_curve():
     fig = explorer_figure(depth=0, label=0.3)
-    assert len(fig.axes) == 3 and list(_lines(fig.axes[1])) == ["d = 0"]
+    assert len(fig.axes) == 3 + 1 and list(_lines(fig.axes[1])) == ["d = 0"]  # + colour bar
 
 
 def test_explorer_redraws_on_slider_change():
@@ -109,3 +111,43 @@ def test_loss_comparison_draws_each_run_and_stage_changes():
     assert list(curves["CE"]) == [0.2, 0.3] and list(curves["evolving"]) == [0.1]
     dashed = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 1 and dashed[0].get_xdata()[0] == 1.5
+
+
+def _colour_bar_levels(fig):
+    """The contour levels behind each colour bar of ``fig``."""
+    return [ax._colorbar.mappable.levels for ax in fig.axes if hasattr(ax, "_colorbar")]
+
+
+def test_explorer_landscape_has_a_colour_bar_on_fixed_levels(smallest_text_px):
+    for depth, label in ((0, 0.4), (10, 0.9)):
+        fig = explorer_figure(depth=depth, label=label)
+        (levels,) = _colour_bar_levels(fig)
+        np.testing.assert_allclose(levels, np.linspace(0, 1, 21))  # same colours every redraw
+    assert fig.get_figwidth() * FIGURE_DPI <= OUTPUT_WIDTH_PX
+    assert smallest_text_px(fig) >= 10
+
+
+def test_landscape_panels_share_one_colour_bar():
+    fig = plot_tanimoto_landscape(depths=(0, 5), mean_depth=None)
+    assert len(_colour_bar_levels(fig)) == 1
+
+
+@pytest.mark.parametrize("label", [0.0, 1.0])
+def test_optimum_star_stays_whole_at_a_corner(label):
+    fig = explorer_figure(depth=3, label=label)
+    landscape = fig.axes[0]
+    (star,) = [line for line in landscape.get_lines() if line.get_marker() == "*"]
+    assert tuple(star.get_xydata()[0]) == (label, 1 - label)
+    x0, x1 = landscape.get_xlim()
+    y0, y1 = landscape.get_ylim()
+    assert x0 <= label <= x1 and y0 <= 1 - label <= y1
+    assert not star.get_clip_on()  # half of it would be cut at the axes' edge
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    extent = star.get_window_extent(renderer)
+    assert fig.bbox.contains(extent.x0, extent.y0) and fig.bbox.contains(extent.x1, extent.y1)
+
+
+def test_explorer_sliders_wrap_instead_of_overflowing():
+    row = LossExplorer().widget.children[0]
+    assert row.layout.flex_flow == "row wrap" and row.layout.width == "100%"
