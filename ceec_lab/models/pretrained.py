@@ -8,6 +8,11 @@ rerun (nothing is downloaded):
   trained on the synthetic change pairs with the evolving multitask loss by
   ``python scripts/train_tiny_weights.py``. Inputs: images in [0, 1], no
   normalisation, H and W multiples of 32.
+* ``"fc-ef-synthetic"``, ``"fc-siam-conc-synthetic"``, ``"fc-siam-diff-synthetic"`` (the
+  change detectors of notebooks 04 and 05) and ``"fcn32s-synthetic"``, ``"fcn16s-synthetic"``,
+  ``"fcn8s-synthetic"`` (the FCNs of notebook 01), trained by
+  ``python scripts/train_baseline_weights.py`` and stored in half precision. Each file has a
+  ``.json`` beside it with the training settings and validation numbers.
 """
 
 from __future__ import annotations
@@ -22,9 +27,26 @@ from torch import nn
 from ceec_lab.files import load_torch
 from ceec_lab.models.registry import create_model
 
+BASELINES_SCRIPT = "scripts/train_baseline_weights.py"
 #: Shipped weights: name → (file in ``ceec_lab/weights``, the script that makes it).
 PRETRAINED: dict[str, tuple[str, str]] = {
     "ceecnet-tiny-synthetic": ("ceecnet_tiny_synthetic.pt", "scripts/train_tiny_weights.py"),
+    "fc-ef-synthetic": ("fc_ef_synthetic.pt", BASELINES_SCRIPT),
+    "fc-siam-conc-synthetic": ("fc_siam_conc_synthetic.pt", BASELINES_SCRIPT),
+    "fc-siam-diff-synthetic": ("fc_siam_diff_synthetic.pt", BASELINES_SCRIPT),
+    "fcn32s-synthetic": ("fcn32s_synthetic.pt", BASELINES_SCRIPT),
+    "fcn16s-synthetic": ("fcn16s_synthetic.pt", BASELINES_SCRIPT),
+    "fcn8s-synthetic": ("fcn8s_synthetic.pt", BASELINES_SCRIPT),
+}
+
+#: Registry model → its shipped weights, for the baselines that have them.
+SHIPPED_BASELINES: dict[str, str] = {
+    "fc_ef": "fc-ef-synthetic",
+    "fc_siam_conc": "fc-siam-conc-synthetic",
+    "fc_siam_diff": "fc-siam-diff-synthetic",
+    "fcn32s": "fcn32s-synthetic",
+    "fcn16s": "fcn16s-synthetic",
+    "fcn8s": "fcn8s-synthetic",
 }
 
 

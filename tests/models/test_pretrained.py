@@ -1,18 +1,59 @@
-"""The shipped tiny weights load, are small, and detect synthetic change."""
+"""The shipped weights load, are small, record how they were made, and do their job."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import torch
 from torch.utils.data import DataLoader
 
-from ceec_lab.experiments import ceecnet_datasets
+from ceec_lab.data import SyntheticChangeDataset, SyntheticSegmentationDataset
+from ceec_lab.experiments import ceecnet_datasets, load_shipped
 from ceec_lab.losses import create_loss
-from ceec_lab.models.pretrained import load_pretrained, pretrained_path
+from ceec_lab.models import create_model
+from ceec_lab.models.pretrained import (
+    PRETRAINED,
+    SHIPPED_BASELINES,
+    load_pretrained,
+    pretrained_path,
+)
 from ceec_lab.train import Trainer
 
 
 def test_shipped_weights_are_small() -> None:
     assert pretrained_path("ceecnet-tiny-synthetic").stat().st_size < 5e6
+    total = sum(pretrained_path(name).stat().st_size for name in PRETRAINED)
+    assert total <= 25e6, f"all shipped weights together: {total / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_BASELINES))
+def test_shipped_baseline_loads_with_its_record(name: str) -> None:
+    weights = SHIPPED_BASELINES[name]
+    model = load_pretrained(weights)
+    assert model.pretrained_info["model_name"] == name
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # stored in half precision
+    record = json.loads(pretrained_path(weights).with_suffix(".json").read_text())
+    assert record["metrics"] == model.pretrained_info["metrics"]
+    assert record["data"] == model.pretrained_info["data"]
+
+
+def test_shipped_change_baselines_beat_differencing_under_nuisance() -> None:
+    """Unseen pairs (seed 10) at difficulty 1: every shipped FC network beats Otsu's F1."""
+    pairs = SyntheticChangeDataset(16, size=64, seed=10, difficulty=1.0)
+    otsu = Trainer(create_model("differencing_otsu"), create_loss("tanimoto_complement"))
+    otsu_f1 = otsu.evaluate(DataLoader(pairs, batch_size=8))["f1"]
+    for name in ("fc_ef", "fc_siam_conc", "fc_siam_diff"):
+        f1 = load_shipped(name, val_set=pairs).metrics["f1"]
+        assert f1 > otsu_f1 + 0.05, (name, f1, otsu_f1)
+
+
+def test_shipped_fcns_segment_unseen_scenes() -> None:
+    scenes = SyntheticSegmentationDataset(8, size=64, seed=10)
+    for name in ("fcn32s", "fcn16s", "fcn8s"):
+        result = load_shipped(name, val_set=scenes)
+        assert result.shipped and result.seconds == 0.0
+        assert result.metrics["miou"] > 0.4, (name, result.metrics)  # untrained: about 0.1
 
 
 def test_shipped_weights_detect_synthetic_change() -> None:
