@@ -202,11 +202,12 @@ def test_psp_pooling_shape_and_size_error() -> None:
 
 def test_crisp_sigmoid_by_hand_and_steeper_than_sigmoid() -> None:
     crisp = CrispSigmoid()
-    scale = 0.01 + 1 / (1 + math.exp(-1.0))  # γ = 1 at init
-    assert crisp(torch.tensor([2.0])).item() == pytest.approx(1 / (1 + math.exp(-2.0 / scale)))
+    gamma = 0.01 + 1 / (1 + math.exp(-1.0))  # the scale γ = 0.01 + sigmoid(g), g = 1 at init
+    assert crisp.scale().item() == pytest.approx(gamma)
+    assert crisp(torch.tensor([2.0])).item() == pytest.approx(1 / (1 + math.exp(-2.0 / gamma)))
     assert crisp(torch.tensor([1.0])).item() > torch.sigmoid(torch.tensor(1.0)).item()
     crisp(torch.randn(10)).sum().backward()
-    assert torch.isfinite(crisp.gamma.grad).all()
+    assert torch.isfinite(crisp.g.grad).all()
 
 
 # ----------------------------------------------------------------------------- decoder combine
