@@ -127,7 +127,7 @@ def _draw_channel(ax: plt.Axes, channel: Tensor, index: int, title: str) -> None
     ax.set(xlabel="channel", ylabel="similarity", ylim=(0.0, 1.0), title=title)
 
 
-def plot_similarity_example(q: Tensor, k: Tensor, depth: int = 5) -> Figure:
+def plot_similarity_example(q: Tensor, k: Tensor, attention_depth: int = 5) -> Figure:
     """What each kind of attention computes for one small pair of queries and keys.
 
     Panels: ``q`` and ``k`` (first three channels as RGB); the softmax
@@ -136,7 +136,7 @@ def plot_similarity_example(q: Tensor, k: Tensor, depth: int = 5) -> Figure:
 
     Args:
         q, k: ``(1, C, H, W)`` in [0, 1] with ``C >= 3``.
-        depth: fractal depth ``D`` of the FracTAL similarity.
+        attention_depth: fractal depth ``D`` of the FracTAL similarity.
     """
     if q.ndim != 4 or q.shape[0] != 1 or q.shape[1] < 3 or q.shape != k.shape:
         raise ValueError(
@@ -144,7 +144,7 @@ def plot_similarity_example(q: Tensor, k: Tensor, depth: int = 5) -> Figure:
         )
     _, channels, height, width = q.shape
     weights = dot_product_weights(q, k)[0]  # (HW, HW)
-    spatial, channel = FracTALSimilarity(depth)(q, k)  # (1, 1, H, W), (1, C, 1, 1)
+    spatial, channel = FracTALSimilarity(attention_depth)(q, k)  # (1, 1, H, W), (1, C, 1, 1)
     fig, axes = plt.subplots(1, 5, figsize=(17, 3.4), width_ratios=(1, 1, 1.3, 1.2, 1.2))
     axes[0].imshow(to_display(q[0]))
     axes[1].imshow(to_display(k[0]))

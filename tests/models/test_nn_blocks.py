@@ -82,14 +82,14 @@ def test_conv2d_normed_rejects_groups_that_do_not_divide() -> None:
 # ----------------------------------------------------------------------------- FracTAL
 
 
-@pytest.mark.parametrize("depth", sorted(FTC_REFERENCE))
-def test_similarity_maps_match_reference_numbers(depth: int) -> None:
+@pytest.mark.parametrize("attention_depth", sorted(FTC_REFERENCE))
+def test_similarity_maps_match_reference_numbers(attention_depth: int) -> None:
     """Spatial map (sum over C) and channel map (sum over H, W) both equal FTC_D."""
-    similarity = FracTALSimilarity(depth)
+    similarity = FracTALSimilarity(attention_depth)
     spatial, _ = similarity(P.view(1, 4, 1, 1), L.view(1, 4, 1, 1))
     _, channel = similarity(P.view(1, 1, 2, 2), L.view(1, 1, 2, 2))
-    assert spatial.item() == pytest.approx(FTC_REFERENCE[depth], abs=1e-5)
-    assert channel.item() == pytest.approx(FTC_REFERENCE[depth], abs=1e-5)
+    assert spatial.item() == pytest.approx(FTC_REFERENCE[attention_depth], abs=1e-5)
+    assert channel.item() == pytest.approx(FTC_REFERENCE[attention_depth], abs=1e-5)
 
 
 def test_similarity_shapes_and_float32_for_bfloat16_inputs() -> None:
@@ -110,7 +110,7 @@ def test_identical_queries_and_keys_are_fully_similar() -> None:
 
 def test_relative_fractal_output_is_normed_mean_of_channel_and_spatial_weighting() -> None:
     torch.manual_seed(0)
-    att = RelativeFracTAL(8, 4, nheads=2, depth=3)
+    att = RelativeFracTAL(8, 4, nheads=2, attention_depth=3)
     x_q, x_k, x_v = torch.randn(3, 2, 8, 6, 6)
     q, k, v = att.query(x_q).sigmoid(), att.key(x_k).sigmoid(), att.value(x_v).sigmoid()
     spatial = fractal_tanimoto_complement(q, k, 3, dim=1)
@@ -139,7 +139,7 @@ def test_attention_gate_starts_as_identity_and_scales_with_gamma() -> None:
 
 def test_attention_gradients_stay_finite_under_bf16_autocast() -> None:
     torch.manual_seed(0)
-    gate = AttentionGate(SelfFracTAL(8, 8, nheads=2, depth=10))
+    gate = AttentionGate(SelfFracTAL(8, 8, nheads=2, attention_depth=10))
     with torch.no_grad():
         gate.gamma.fill_(1.0)
     x = torch.zeros(2, 8, 8, 8, requires_grad=True)  # all-zero input: the risky case
@@ -191,7 +191,7 @@ def test_grid_max_pool_by_hand() -> None:
 
 
 def test_psp_pooling_shape_and_size_error() -> None:
-    psp = PSPPooling(16, 8, depth=4)
+    psp = PSPPooling(16, 8, psp_depth=4)
     assert psp(torch.randn(2, 16, 16, 16)).shape == (2, 8, 16, 16)
     with pytest.raises(ValueError, match="divisible by 8"):
         psp(torch.randn(2, 16, 12, 12))

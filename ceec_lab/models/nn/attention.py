@@ -31,13 +31,13 @@ class FracTALSimilarity(nn.Module):
     when nobody asks.
 
     Args:
-        depth: fractal depth ``D`` of the averaged Tanimoto with complement
+        attention_depth: fractal depth ``D`` of the averaged Tanimoto with complement
             (the reference default is 5).
     """
 
-    def __init__(self, depth: int = 5) -> None:
+    def __init__(self, attention_depth: int = 5) -> None:
         super().__init__()
-        self.depth = depth
+        self.attention_depth = attention_depth
 
     def forward(self, q: Tensor, k: Tensor) -> tuple[Tensor, Tensor]:
         """Return ``(spatial, channel)``, float32 whatever the input dtype.
@@ -45,8 +45,10 @@ class FracTALSimilarity(nn.Module):
         Args:
             q, k: ``(B, C, H, W)`` values in [0, 1].
         """
-        spatial = fractal_tanimoto_complement(q, k, self.depth, dim=1)  # (B, 1, H, W)
-        channel = fractal_tanimoto_complement(q, k, self.depth, dim=(2, 3))  # (B, C, 1, 1)
+        spatial = fractal_tanimoto_complement(q, k, self.attention_depth, dim=1)  # (B, 1, H, W)
+        channel = fractal_tanimoto_complement(
+            q, k, self.attention_depth, dim=(2, 3)
+        )  # (B, C, 1, 1)
         return spatial, channel
 
 
@@ -63,7 +65,7 @@ class RelativeFracTAL(nn.Module):
         in_channels: channels of the three inputs.
         nkeys: channels of ``q``, ``k``, ``v`` and of the output.
         nheads: convolution groups (attention heads).
-        depth: fractal depth ``D`` of the similarity.
+        attention_depth: fractal depth ``D`` of the similarity.
         norm: norm layer name (see :func:`~ceec_lab.models.nn.conv.make_norm`).
         norm_groups: groups for ``norm="group"``.
     """
@@ -73,7 +75,7 @@ class RelativeFracTAL(nn.Module):
         in_channels: int,
         nkeys: int,
         nheads: int = 1,
-        depth: int = 5,
+        attention_depth: int = 5,
         norm: NormName = "batch",
         norm_groups: int = 4,
     ) -> None:
@@ -82,7 +84,7 @@ class RelativeFracTAL(nn.Module):
         self.query = Conv2dNormed(in_channels, nkeys, **conv_args)
         self.key = Conv2dNormed(in_channels, nkeys, **conv_args)
         self.value = Conv2dNormed(in_channels, nkeys, **conv_args)
-        self.similarity = FracTALSimilarity(depth)
+        self.similarity = FracTALSimilarity(attention_depth)
         self.norm = make_norm(norm, nkeys, norm_groups)
 
     def forward(self, x_q: Tensor, x_k: Tensor, x_v: Tensor) -> Tensor:
