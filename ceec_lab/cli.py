@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ceec_lab.cli_train import HelpFormatter, add_train_commands
-from ceec_lab.config import find_levircd_samples, find_user_data, get_device, run_mode
 from ceec_lab.cpu import configure_cpu_threads, current_thread_settings
+from ceec_lab.settings import find_levircd_samples, find_user_data, get_device, run_mode
 
 _PACKAGES = (
     "torch",

@@ -3,7 +3,7 @@
 * :func:`plot_similarity_example` - dot-product attention's ``(HW) × (HW)``
   matrix next to FracTAL's spatial and channel maps, on one small example;
 * :func:`plot_attention_memory` - the measured peak memory of both (see
-  :mod:`ceec_lab.benchmarking`) on a log scale;
+  :mod:`ceec_lab.measure`) on a log scale;
 * :func:`plot_attention_maps` - the spatial and channel maps of one layer for
   the two dates (the relative attention of ``"fuse_first"`` is the paper's Fig. 19);
 * :func:`change_contrast` - does a spatial map single out the changed pixels?
@@ -29,8 +29,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 
-from ceec_lab.benchmarking import dot_product_weights, format_bytes
-from ceec_lab.models.nn import AttentionMaps, FracTALSimilarity, capture_attention
+from ceec_lab.measure import format_bytes
+from ceec_lab.models.nn import (
+    AttentionMaps,
+    FracTALSimilarity,
+    capture_attention,
+    dot_product_weights,
+)
 from ceec_lab.viz.data import as_numpy, to_display
 from ceec_lab.viz.layout import FIGURE_WIDTH, control_row
 
@@ -171,7 +176,7 @@ def plot_attention_memory(rows: Sequence[dict[str, Any]]) -> Figure:
     analytic lower bound of dot-product attention, one float32 ``(HW)²`` matrix.
 
     Args:
-        rows: the output of :func:`ceec_lab.benchmarking.attention_memory_table`.
+        rows: the output of :func:`ceec_lab.measure.attention_memory_table`.
     """
     if not rows:
         raise ValueError("rows must hold at least one measured level, got none")

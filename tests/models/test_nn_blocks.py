@@ -1,4 +1,5 @@
-"""Shared CEECNet layers: normalised convs, FracTAL, Fusion, PSP pooling, crisp sigmoid."""
+"""Shared CEECNet layers: normalised convs, FracTAL, Fusion, PSP pooling, crisp sigmoid, and
+the dot-product attention they are compared with."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ceec_lab.losses.functional import fractal_tanimoto_complement
@@ -23,6 +25,8 @@ from ceec_lab.models.nn import (
     SelfFracTAL,
     UpCombine,
     UpFuseCombine,
+    dot_product_attention,
+    dot_product_weights,
     grid_max_pool,
     make_norm,
 )
@@ -217,3 +221,47 @@ def test_up_combine_shapes() -> None:
     low, skip = torch.randn(2, 16, 4, 4), torch.randn(2, 8, 8, 8)
     assert UpCombine(8)(low, skip).shape == (2, 8, 8, 8)
     assert UpFuseCombine(8, nheads=2)(low, skip).shape == (2, 8, 8, 8)
+
+
+# ----------------------------------------------------------------------------- dot-product
+
+
+def test_dot_product_weights_compare_every_pixel_with_every_pixel() -> None:
+    q, k = torch.rand(2, 4, 3, 5), torch.rand(2, 4, 3, 5)
+    weights = dot_product_weights(q, k)
+    assert weights.shape == (2, 15, 15)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 15))
+    # one entry by hand: softmax over key pixels of <q_i, k_j> / sqrt(C)
+    scores = torch.einsum("c,cj->j", q[0, :, 0, 0], k[0].flatten(1)) / 2.0
+    torch.testing.assert_close(weights[0, 0], scores.softmax(0))
+
+
+def test_dot_product_attention_matches_torch() -> None:
+    q, k, v = (torch.rand(2, 8, 4, 4) for _ in range(3))
+    tokens = [t.flatten(2).transpose(1, 2) for t in (q, k, v)]  # (B, HW, C)
+    expected = F.scaled_dot_product_attention(*tokens).transpose(1, 2).reshape(2, 8, 4, 4)
+    torch.testing.assert_close(dot_product_attention(q, k, v), expected)
+
+
+def test_equal_keys_average_the_values() -> None:
+    q, v = torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4)
+    out = dot_product_attention(q, torch.ones(1, 3, 4, 4), v)
+    torch.testing.assert_close(out, v.mean(dim=(2, 3), keepdim=True).expand_as(v))
+
+
+def test_dot_product_attention_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="q and k must both be"):
+        dot_product_attention(
+            torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 5), torch.rand(1, 3, 4, 4)
+        )
+    with pytest.raises(ValueError, match="v must have the shape of q"):
+        dot_product_attention(
+            torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), torch.rand(1, 2, 4, 4)
+        )
+
+
+def test_sqrt_scaling_is_by_channels() -> None:
+    q = torch.zeros(1, 4, 1, 2)
+    q[0, :, 0, 0] = 1.0
+    weights = dot_product_weights(q, q)[0, 0]  # scores 4/√4 = 2 and 0
+    torch.testing.assert_close(weights, torch.tensor([1.0, math.exp(-2.0)]) / (1 + math.exp(-2.0)))

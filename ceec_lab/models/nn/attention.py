@@ -12,9 +12,16 @@ two axes at a time:
 
 Both maps lie in [0, 1] and weight the values ``v``; the cost is linear in the
 number of pixels.
+
+Softmax dot-product attention is here too, written out, for comparison:
+:func:`dot_product_attention`, and :func:`dot_product_self_attention`, a FracTAL
+layer with its similarity swapped for it (:mod:`ceec_lab.measure` compares
+their memory; notebook 03).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor, nn
@@ -124,3 +131,64 @@ class AttentionGate(nn.Module):
 
     def forward(self, target: Tensor, *inputs: Tensor) -> Tensor:
         return target * (1.0 + self.gamma * self.attention(*inputs))  # (B, C, H, W)
+
+
+# ----------------------------------------------------------------------------- dot-product
+
+
+def dot_product_weights(q: Tensor, k: Tensor) -> Tensor:
+    """The attention matrix ``softmax(Q Kᵀ / √C)`` over the ``HW`` pixels of a feature map.
+
+    Every pixel is a token of ``C`` features; row ``i`` says how much query
+    pixel ``i`` attends to each key pixel (it sums to 1).
+
+    Args:
+        q, k: ``(B, C, H, W)``.
+
+    Returns:
+        ``(B, HW, HW)``: every pixel against every pixel.
+    """
+    if q.ndim != 4 or q.shape != k.shape:
+        raise ValueError(
+            f"q and k must both be (B, C, H, W) of one shape, got {tuple(q.shape)} and "
+            f"{tuple(k.shape)}"
+        )
+    queries = q.flatten(2).transpose(1, 2)  # (B, HW, C)
+    keys = k.flatten(2)  # (B, C, HW)
+    scores = queries @ keys / math.sqrt(q.shape[1])  # (B, HW, HW)
+    return scores.softmax(dim=-1)  # (B, HW, HW), each row sums to 1
+
+
+def dot_product_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """Softmax dot-product attention over the ``HW`` pixels of a feature map.
+
+    ``softmax(Q Kᵀ / √C) V`` written out (not fused), so that the
+    ``(HW) × (HW)`` matrix is there to see: this is the textbook memory cost,
+    the one FracTAL avoids. (Fused kernels such as FlashAttention avoid storing
+    it too, by recomputing it tile by tile.)
+
+    Args:
+        q, k, v: ``(B, C, H, W)``.
+
+    Returns:
+        ``(B, C, H, W)``: every pixel a weighted mean of the values of all pixels.
+    """
+    if v.shape != q.shape:
+        raise ValueError(f"v must have the shape of q, {tuple(q.shape)}, got {tuple(v.shape)}")
+    weights = dot_product_weights(q, k)  # (B, HW, HW)
+    out = weights @ v.flatten(2).transpose(1, 2)  # (B, HW, C)
+    return out.transpose(1, 2).reshape(q.shape)  # (B, C, H, W)
+
+
+def dot_product_self_attention(layer: RelativeFracTAL, x: Tensor) -> Tensor:
+    """``layer`` with its FracTAL similarity swapped for dot-product attention.
+
+    The queries, keys, values and the output norm are the layer's own, so a
+    comparison of the two measures the similarity and nothing else.
+
+    Args:
+        layer: a :class:`~ceec_lab.models.nn.SelfFracTAL` (or relative) layer.
+        x: ``(B, C, H, W)`` input.
+    """
+    q, k, v = (projection(x).sigmoid() for projection in (layer.query, layer.key, layer.value))
+    return layer.norm(dot_product_attention(q, k, v))  # (B, nkeys, H, W)
