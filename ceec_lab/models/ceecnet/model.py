@@ -113,6 +113,16 @@ class CEECNetConfig:
             )
         return tuple(widths)
 
+    @property
+    def norm_args(self) -> dict[str, Any]:
+        """``norm=`` and ``norm_groups=``, the same for every layer of the model."""
+        return dict(norm=self.norm, norm_groups=self.norm_groups)
+
+    @property
+    def attention_args(self) -> dict[str, Any]:
+        """:attr:`norm_args` and ``attention_depth=``, for every layer with FracTAL attention."""
+        return dict(attention_depth=self.attention_depth, **self.norm_args)
+
     def channels(self, level: int) -> int:
         """Filters of encoder level ``level``: ``nf · 2^level``."""
         return self.nfilters * 2**level
@@ -135,10 +145,7 @@ class CEECNetConfig:
 def _level(config: CEECNetConfig, channels: int, nheads: int, width: int) -> nn.Sequential:
     """``width`` units of ``config.unit`` with ``channels`` filters and ``nheads`` heads."""
     unit = UNITS[config.unit]
-    args = dict(
-        attention_depth=config.attention_depth, norm=config.norm, norm_groups=config.norm_groups
-    )
-    return nn.Sequential(*(unit(channels, nheads, **args) for _ in range(width)))
+    return nn.Sequential(*(unit(channels, nheads, **config.attention_args) for _ in range(width)))
 
 
 def _encoder_levels(config: CEECNetConfig) -> tuple[nn.ModuleList, nn.ModuleList]:
@@ -147,9 +154,8 @@ def _encoder_levels(config: CEECNetConfig) -> tuple[nn.ModuleList, nn.ModuleList
     levels = nn.ModuleList(
         _level(config, config.channels(i), config.nheads(i), widths[i]) for i in range(config.depth)
     )
-    nrm = dict(norm=config.norm, norm_groups=config.norm_groups)
     downsamples = nn.ModuleList(
-        DownSample(config.channels(i), **nrm) for i in range(config.depth - 1)
+        DownSample(config.channels(i), **config.norm_args) for i in range(config.depth - 1)
     )
     return levels, downsamples
 
@@ -163,18 +169,15 @@ class MantisDecoder(nn.Module):
 
     def __init__(self, config: CEECNetConfig) -> None:
         super().__init__()
-        nrm = dict(norm=config.norm, norm_groups=config.norm_groups)
         widths = config.level_widths()
         self.combines = nn.ModuleList()
         self.units = nn.ModuleList()
         for i in range(config.depth - 1, 0, -1):
             channels, nheads = config.channels(i - 1), config.nheads(i)
             if config.upfuse:
-                self.combines.append(
-                    UpFuseCombine(channels, nheads, attention_depth=config.attention_depth, **nrm)
-                )
+                self.combines.append(UpFuseCombine(channels, nheads, **config.attention_args))
             else:
-                self.combines.append(UpCombine(channels, **nrm))
+                self.combines.append(UpCombine(channels, **config.norm_args))
             self.units.append(_level(config, channels, nheads, widths[i]))
 
     def forward(self, middle: Tensor, skips: list[Tensor]) -> Tensor:
@@ -206,14 +209,12 @@ class CEECNet(nn.Module):
     def __init__(self, config: CEECNetConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or CEECNetConfig()
-        nrm = dict(norm=config.norm, norm_groups=config.norm_groups)
-        fusion_args = dict(attention_depth=config.attention_depth, **nrm)
-        nf = config.nfilters
+        nrm, nf = config.norm_args, config.nfilters
         self.conv_first = Conv2dNormed(config.in_channels, nf, 1, **nrm)
-        self.fuse_first = Fusion(nf, 1, **fusion_args)
+        self.fuse_first = Fusion(nf, 1, **config.attention_args)
         self.encoder, self.downsamples = _encoder_levels(config)
         self.skip_fusions = nn.ModuleList(
-            Fusion(config.channels(i), config.nheads(i), **fusion_args)
+            Fusion(config.channels(i), config.nheads(i), **config.attention_args)
             for i in range(config.depth - 1)
         )
         deepest = config.channels(config.depth - 1)
@@ -265,7 +266,7 @@ class CEECNetSegmentation(nn.Module):
     def __init__(self, config: CEECNetConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or CEECNetConfig()
-        nrm = dict(norm=config.norm, norm_groups=config.norm_groups)
+        nrm = config.norm_args
         self.conv_first = Conv2dNormed(config.in_channels, config.nfilters, 1, **nrm)
         self.encoder, self.downsamples = _encoder_levels(config)
         deepest = config.channels(config.depth - 1)
