@@ -7,7 +7,7 @@ The benchmark (sizes, seeds, epochs) is :data:`ceec_lab.experiments.CHANGE_BENCH
 for change detection and :data:`SEGMENTATION_BENCHMARKS` below for segmentation.
 Results go to ``benchmarks/results/baselines-{quick,full}.md`` and ``.json``
 (written atomically) and are printed. Metrics are those of the *change* class. The change
-models' costs follow (:func:`ceec_lab.benchmarking.cost_table`: parameters, GFLOPs and
+models' costs follow (:func:`ceec_lab.measure.cost_table`: parameters, GFLOPs and
 CPU latency per 256×256 pair, F1 per million parameters and per GFLOP).
 """
 
@@ -22,8 +22,6 @@ import ceec_lab  # noqa: F401  (first: sets the OpenMP wait policy before torch 
 # isort: split
 import torch
 
-from ceec_lab.benchmarking import cost_table, markdown_cost_table
-from ceec_lab.config import get_device
 from ceec_lab.cpu import configure_cpu_threads
 from ceec_lab.data import SyntheticSegmentationDataset
 from ceec_lab.experiments import (
@@ -35,7 +33,9 @@ from ceec_lab.experiments import (
 )
 from ceec_lab.files import atomic_path
 from ceec_lab.losses import create_loss
+from ceec_lab.measure import cost_table, markdown_cost_table
 from ceec_lab.models import create_model
+from ceec_lab.settings import get_device
 
 CHANGE_MODELS = [
     "differencing_otsu",

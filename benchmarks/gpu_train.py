@@ -45,12 +45,12 @@ import torch
 from torch.utils.data import DataLoader, default_collate
 from torch.utils.flop_counter import FlopCounterMode
 
-from ceec_lab.config import get_device
 from ceec_lab.cpu import configure_cpu_threads
 from ceec_lab.data import SyntheticChangeDataset
 from ceec_lab.files import save_json
 from ceec_lab.losses import MultitaskLoss
 from ceec_lab.models import create_model
+from ceec_lab.settings import get_device
 from ceec_lab.train import Trainer
 
 

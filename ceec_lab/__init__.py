@@ -24,7 +24,7 @@ from types import ModuleType
 from ceec_lab.cpu import configure_cpu_threads
 
 # isort: split
-from ceec_lab.config import describe_mode, find_levircd_samples, get_device, is_quick, run_mode
+from ceec_lab.settings import describe_mode, find_levircd_samples, get_device, is_quick, run_mode
 
 __version__ = "0.1.0"
 

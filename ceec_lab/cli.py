@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ceec_lab.cli_train import HelpFormatter, add_train_commands
-from ceec_lab.config import find_levircd_samples, find_user_data, get_device, run_mode
 from ceec_lab.cpu import configure_cpu_threads, current_thread_settings
+from ceec_lab.settings import find_levircd_samples, find_user_data, get_device, run_mode
 
 _PACKAGES = (
     "torch",
@@ -71,14 +71,13 @@ def info(_args: argparse.Namespace) -> int:
 def synth(args: argparse.Namespace) -> int:
     """Write synthetic change pairs as ``OUT/{A,B,label}/*.png``."""
     from ceec_lab.data.export import write_change_folder
-    from ceec_lab.data.synthetic import MIN_SIZE
+    from ceec_lab.data.synthetic import MIN_SIZE, check_difficulty
     from ceec_lab.files import check_output_folder
 
-    if not 0.0 <= args.difficulty <= 1.0:
-        return _fail(f"--difficulty must be in [0, 1], got {args.difficulty}")
     if args.size < MIN_SIZE:
         return _fail(f"--size must be at least {MIN_SIZE} pixels, got {args.size}")
     try:
+        check_difficulty(args.difficulty, "--difficulty")
         check_output_folder(args.out, args.overwrite, "--out")
         write_change_folder(
             args.out, args.n, args.size, args.seed, args.difficulty, overwrite=args.overwrite

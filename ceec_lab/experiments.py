@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ceec_lab.data import SyntheticChangeDataset, change_augmentation
-from ceec_lab.losses import PRESETS, EvolvingDepth, create_loss
+from ceec_lab.losses import SCHEDULE_PRESETS, EvolvingDepth, create_loss
 from ceec_lab.models import create_model
 from ceec_lab.models.pretrained import SHIPPED_BASELINES, load_pretrained
 from ceec_lab.train import History, Trainer, seed_everything
@@ -429,7 +429,7 @@ def train_ceecnet(
     """
     seed_everything(seed)
     model = create_model(model_name, preset=preset, norm=norm)
-    schedule = EvolvingDepth(PRESETS["paper"], milestones=list(milestones))
+    schedule = EvolvingDepth(SCHEDULE_PRESETS["paper"], milestones=list(milestones))
     return train_model(
         model_name,
         model,

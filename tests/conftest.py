@@ -20,7 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch
 
-from ceec_lab.config import find_levircd_samples
+from ceec_lab.settings import find_levircd_samples
 
 torch.set_num_threads(1)
 

@@ -373,14 +373,14 @@ def test_every_help_shows_defaults(capsys, command: list[str], shown: list[str])
 
 
 def test_levircd_fallback_is_kept_when_the_variable_is_unset(tmp_path: Path, monkeypatch):
-    from ceec_lab import config
+    from ceec_lab import settings
 
     samples = tmp_path / "shared" / "data" / "levircd_samples"
     (samples / "A").mkdir(parents=True)
     (samples / "B").mkdir()
-    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path / "project")
+    monkeypatch.setattr(settings, "PROJECT_ROOT", tmp_path / "project")
     monkeypatch.delenv("CEEC_LAB_LEVIRCD", raising=False)
-    assert config.find_levircd_samples() == samples
+    assert settings.find_levircd_samples() == samples
     monkeypatch.setenv("CEEC_LAB_LEVIRCD", str(tmp_path / "typo"))
     with pytest.raises(ValueError, match=r"\$CEEC_LAB_LEVIRCD=.*typo: not a folder"):
-        config.find_levircd_samples()
+        settings.find_levircd_samples()

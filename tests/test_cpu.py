@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from ceec_lab.cli import main
-from ceec_lab.config import PROJECT_ROOT
 from ceec_lab.cpu import (
     ThreadSettings,
     busy_core,
@@ -19,6 +18,7 @@ from ceec_lab.cpu import (
     usable_cores,
     wait_policy_in_force,
 )
+from ceec_lab.settings import PROJECT_ROOT
 
 
 @pytest.fixture(autouse=True)

@@ -184,8 +184,8 @@ def test_fig10_plots_accuracy_per_unit():
 def test_depth_schedule_changes_only_the_depth():
     evolving = runs.depth_schedule("evolving", [2, 4])
     fixed = runs.depth_schedule(3, [2, 4])
-    assert [s.depth for s in evolving.stages] == [0, 10, 20]
-    assert [s.depth for s in fixed.stages] == [3, 3, 3]
+    assert [s.loss_depth for s in evolving.stages] == [0, 10, 20]
+    assert [s.loss_depth for s in fixed.stages] == [3, 3, 3]
     assert [s.lr for s in fixed.stages] == [s.lr for s in evolving.stages] == [1e-3, 1e-4, 1e-5]
     with pytest.raises(ValueError, match="evolving"):
         runs.depth_schedule("steep", [2, 4])

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from ceec_lab.benchmarking import (
+from ceec_lab.measure import (
     NOT_TRAINED,
     cost_table,
     count_flops,

@@ -41,6 +41,7 @@ from ceec_lab.data.io import (
 )
 from ceec_lab.data.synthetic import (
     Appearance,
+    check_difficulty,
     make_change_pair,
     make_segmentation_scene,
     sample_seed,
@@ -161,13 +162,10 @@ class SyntheticChangeDataset(ChangeDataset):
         super().__init__(multitask, transform)
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        low, high = (difficulty, difficulty) if np.isscalar(difficulty) else difficulty
-        if not 0.0 <= low <= high <= 1.0:
-            raise ValueError(f"difficulty must be in [0, 1] or a range within it, got {difficulty}")
+        self._range = check_difficulty(difficulty)
         self.n, self.size, self.seed, self.n_changes = n, size, seed, n_changes
         self.difficulty, self.without = difficulty, tuple(without)
         without_nuisance(Appearance(), self.without)  # unknown names fail here, not in a worker
-        self._range = (float(low), float(high))
         self._cache: dict[int, dict[str, np.ndarray]] | None = {} if cache else None
 
     def difficulty_of(self, index: int) -> float:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from numbers import Real
 
 import cv2
 import numpy as np
@@ -264,11 +265,48 @@ def _apply_sensor(
     return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 
+def check_difficulty(
+    difficulty: float | Sequence[float], name: str = "difficulty"
+) -> tuple[float, float]:
+    """Check a nuisance difficulty and return it as a ``(low, high)`` range.
+
+    The one check of the kit's difficulty knob: the generator, the synthetic
+    change dataset, the run config and the command line all call it.
+
+    Args:
+        difficulty: a level in [0, 1] (0: no nuisance, 1: the most the generator
+            draws), or a ``(low, high)`` range within [0, 1] from which each pair
+            draws its own level.
+        name: how the caller calls it, for the message (``"data.difficulty"``,
+            ``"--difficulty"``).
+
+    Returns:
+        ``(low, high)``; ``low == high`` for a single level.
+
+    Raises:
+        ValueError: ``difficulty`` is not a number or a pair of numbers in [0, 1]
+            (with ``low <= high``); the message names ``name`` and the range.
+    """
+    is_range = isinstance(difficulty, tuple | list)
+    pair = tuple(difficulty) if is_range else (difficulty, difficulty)
+    if not (
+        len(pair) == 2
+        and all(isinstance(level, Real) for level in pair)
+        and 0.0 <= pair[0] <= pair[1] <= 1.0
+    ):
+        form = " as a (low, high) range with low <= high" if is_range else ""
+        raise ValueError(f"{name} must be in [0, 1]{form}, got {difficulty!r}")
+    return float(pair[0]), float(pair[1])
+
+
 def nuisance_appearance(rng: np.random.Generator, difficulty: float) -> Appearance:
     """A random second-date appearance; its departure from the default grows with ``difficulty``."""
-    if not 0.0 <= difficulty <= 1.0:
-        raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
-    k = difficulty
+    k, high = check_difficulty(difficulty)
+    if high != k:
+        raise ValueError(
+            f"difficulty must be one level here, got the range {difficulty!r} "
+            "(SyntheticChangeDataset draws one level per pair from a range)"
+        )
     gain = 1.0 + rng.uniform(-0.35, 0.35) * k + rng.uniform(-0.08, 0.08, size=3) * k
     shift = rng.uniform(-2.0, 2.0, size=2) * k
     return Appearance(

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from ceec_lab.experiments import train_model
-from ceec_lab.losses import PRESETS, EvolvingDepth, create_loss
+from ceec_lab.losses import SCHEDULE_PRESETS, EvolvingDepth, create_loss
 from ceec_lab.models import create_model
 from ceec_lab.train import seed_everything
 from ceec_lab.train.inference import output_to_probs
@@ -33,9 +33,9 @@ def depth_schedule(schedule: Schedule, milestones: Sequence[int]) -> EvolvingDep
     evolving one only in its depth, never in its learning rates.
     """
     if schedule == "evolving":
-        stages = PRESETS["paper"]
+        stages = SCHEDULE_PRESETS["paper"]
     elif isinstance(schedule, int) and schedule >= 0:
-        stages = tuple((stage.lr, schedule) for stage in PRESETS["paper"])
+        stages = tuple((stage.lr, schedule) for stage in SCHEDULE_PRESETS["paper"])
     else:
         raise ValueError(f"schedule must be 'evolving' or a depth >= 0, got {schedule!r}")
     return EvolvingDepth(stages, milestones=list(milestones))

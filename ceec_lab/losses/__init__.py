@@ -29,10 +29,10 @@ from ceec_lab.losses.modules import (
     TanimotoLoss,
 )
 from ceec_lab.losses.registry import create_loss, list_losses
-from ceec_lab.losses.schedule import PRESETS, EvolvingDepth, Stage, StageChange
+from ceec_lab.losses.schedule import SCHEDULE_PRESETS, EvolvingDepth, Stage, StageChange
 
 __all__ = [
-    "PRESETS",
+    "SCHEDULE_PRESETS",
     "DiceD1Loss",
     "DiceD2Loss",
     "EvolvingDepth",

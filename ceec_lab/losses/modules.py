@@ -79,9 +79,11 @@ class FractalTanimotoLoss(_SimilarityLoss):
     """``1 − FTC_D``: the CEECNet loss (docs/paper_map.md).
 
     Args:
-        depth: the fractal depth ``D`` (a non-negative integer). It is a plain
-            attribute, so a schedule such as
-            :class:`ceec_lab.losses.EvolvingDepth` can raise it during training.
+        depth: the fractal depth ``D`` of the loss (a non-negative integer). It is a
+            plain attribute, so a schedule such as
+            :class:`ceec_lab.losses.EvolvingDepth` can raise it during training; the
+            trainer's history records it as ``loss_depth``, apart from a model's
+            ``depth`` (encoder levels) and ``attention_depth``.
         smooth: the reference's smoothing constant.
     """
 

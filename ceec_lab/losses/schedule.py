@@ -15,7 +15,9 @@ is once the first stage has converged; starting deep from scratch trains worse.
         ...                                       # train and validate
         schedule.on_epoch_end(trainer, epoch, {"val_loss": val_loss})
 
-It needs ``trainer.loss_fn.depth`` (settable) and ``trainer.optimizer``.
+It needs ``trainer.loss_fn.depth`` (settable) and ``trainer.optimizer``. A
+stage calls this fractal depth ``loss_depth``, as the trainer's history does, to
+keep it apart from a model's ``depth`` (encoder levels) and ``attention_depth``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class Stage(NamedTuple):
     """One stage of the schedule: the learning rate and the loss depth to use."""
 
     lr: float
-    depth: int
+    loss_depth: int
 
 
 class StageChange(NamedTuple):
@@ -43,20 +45,20 @@ class StageChange(NamedTuple):
 
     epoch: int
     lr: float
-    depth: int
+    loss_depth: int
 
 
 #: Named presets: the paper's three stages, and with the appendix's fourth.
 #: The fourth stage's learning rate (one more tenfold drop) is our choice; the
 #: appendix names only its depth.
-PRESETS: dict[str, tuple[Stage, ...]] = {
+SCHEDULE_PRESETS: dict[str, tuple[Stage, ...]] = {
     "paper": (Stage(1e-3, 0), Stage(1e-4, 10), Stage(1e-5, 20)),
     "paper_d30": (Stage(1e-3, 0), Stage(1e-4, 10), Stage(1e-5, 20), Stage(1e-6, 30)),
 }
 
 
 class EvolvingDepth:
-    """Step through ``(lr, depth)`` stages at fixed epochs or on a plateau.
+    """Step through ``(lr, loss_depth)`` stages at fixed epochs or on a plateau.
 
     Give exactly one trigger:
 
@@ -68,7 +70,7 @@ class EvolvingDepth:
       different scale.
 
     Args:
-        stages: ``(lr, depth)`` pairs, first stage first.
+        stages: ``(lr, loss_depth)`` pairs, first stage first.
         milestones: epochs at which to change stage.
         patience: epochs without improvement before changing stage.
         min_delta: the smallest decrease that counts as an improvement.
@@ -82,7 +84,7 @@ class EvolvingDepth:
 
     def __init__(
         self,
-        stages: Sequence[tuple[float, int]] = PRESETS["paper"],
+        stages: Sequence[tuple[float, int]] = SCHEDULE_PRESETS["paper"],
         *,
         milestones: Sequence[int] | None = None,
         patience: int | None = None,
@@ -91,7 +93,7 @@ class EvolvingDepth:
     ) -> None:
         self.stages = [_check_stage(i, stage) for i, stage in enumerate(stages)]
         if not self.stages:
-            raise ValueError("stages must hold at least one (lr, depth) pair")
+            raise ValueError("stages must hold at least one (lr, loss_depth) pair")
         if (milestones is None) == (patience is None):
             raise ValueError(
                 "give exactly one of milestones= (fixed epochs) or patience= (plateau)"
@@ -119,14 +121,16 @@ class EvolvingDepth:
 
     @classmethod
     def from_preset(cls, name: str, **kwargs: Any) -> EvolvingDepth:
-        """A schedule from :data:`PRESETS` by name; ``kwargs`` as in the constructor."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
-        return cls(PRESETS[name], **kwargs)
+        """A schedule from :data:`SCHEDULE_PRESETS` by name; ``kwargs`` as in the constructor."""
+        if name not in SCHEDULE_PRESETS:
+            raise ValueError(
+                f"unknown preset {name!r}; choose one of: {', '.join(SCHEDULE_PRESETS)}"
+            )
+        return cls(SCHEDULE_PRESETS[name], **kwargs)
 
     @property
     def stage(self) -> Stage:
-        """The current ``(lr, depth)``."""
+        """The current ``(lr, loss_depth)``."""
         return self.stages[self.stage_index]
 
     def reset(self) -> None:
@@ -172,7 +176,7 @@ class EvolvingDepth:
                 f"trainer.loss_fn ({type(trainer.loss_fn).__name__}) has no depth attribute; "
                 "use a fractal Tanimoto loss, e.g. create_loss('fractal_tanimoto')"
             )
-        trainer.loss_fn.depth = self.stage.depth
+        trainer.loss_fn.depth = self.stage.loss_depth
         for group in trainer.optimizer.param_groups:
             group["lr"] = self.stage.lr
 
@@ -216,17 +220,19 @@ class EvolvingDepth:
             if self.milestones is not None
             else f"patience={self.patience}"
         )
-        stages = ", ".join(f"(lr={s.lr:g}, depth={s.depth})" for s in self.stages)
+        stages = ", ".join(f"(lr={s.lr:g}, loss_depth={s.loss_depth})" for s in self.stages)
         return f"EvolvingDepth([{stages}], {trigger}, stage={self.stage_index})"
 
 
 def _check_stage(index: int, stage: tuple[float, int]) -> Stage:
-    lr, depth = stage
+    lr, loss_depth = stage
     if not lr > 0:
         raise ValueError(f"stages[{index}]: lr must be > 0, got {lr!r}")
-    if int(depth) != depth or depth < 0:
-        raise ValueError(f"stages[{index}]: depth must be a non-negative integer, got {depth!r}")
-    return Stage(float(lr), int(depth))
+    if int(loss_depth) != loss_depth or loss_depth < 0:
+        raise ValueError(
+            f"stages[{index}]: loss_depth must be a non-negative integer, got {loss_depth!r}"
+        )
+    return Stage(float(lr), int(loss_depth))
 
 
 def _check_milestones(milestones: Sequence[int], num_stages: int) -> list[int]:

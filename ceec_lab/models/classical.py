@@ -10,10 +10,12 @@ the changes we are looking for.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import Tensor, nn
 
-from ceec_lab.models.utils import check_pair
+from ceec_lab.models.utils import check_pair, load_weights
 
 
 def otsu_threshold(values: Tensor, bins: int = 256) -> Tensor:
@@ -91,7 +93,10 @@ class DifferencingOtsu(nn.Module):
 
 
 def differencing_otsu(
-    in_channels: int = 3, num_classes: int = 2, bins: int = 256
+    in_channels: int = 3,
+    num_classes: int = 2,
+    bins: int = 256,
+    weights_path: str | Path | None = None,
 ) -> DifferencingOtsu:
     """Image differencing + Otsu threshold. See :class:`DifferencingOtsu`.
 
@@ -100,9 +105,11 @@ def differencing_otsu(
         num_classes: must be 2 (no change / change); accepted so that every change
             model can be built with the same arguments.
         bins: histogram bins for Otsu's method.
+        weights_path: accepted like every model's (:func:`~ceec_lab.models.utils.load_weights`);
+            the method learns nothing, so only an empty state dict fits.
     """
     if num_classes != 2:
         raise ValueError(
             f"num_classes must be 2 for differencing_otsu (no change / change), got {num_classes}"
         )
-    return DifferencingOtsu(in_channels, bins)
+    return load_weights(DifferencingOtsu(in_channels, bins), weights_path)

@@ -114,12 +114,6 @@ def _build(
     )
 
 
-def _finish(model: nn.Module, weights_path: str | Path | None) -> nn.Module:
-    if weights_path is not None:
-        load_weights(model, weights_path)
-    return model
-
-
 def unet(
     in_channels: int = 3,
     num_classes: int = 5,
@@ -142,7 +136,7 @@ def unet(
         **kwargs: passed on to ``smp.Unet`` (e.g. ``decoder_channels``).
     """
     net = _build("unet", in_channels, num_classes, encoder_name, encoder_weights, **kwargs)
-    return _finish(SmpSegmentation(net, in_channels), weights_path)
+    return load_weights(SmpSegmentation(net, in_channels), weights_path)
 
 
 def deeplabv3(
@@ -159,7 +153,7 @@ def deeplabv3(
     (e.g. ``encoder_output_stride=16``). Training needs batches of at least 2.
     """
     net = _build("deeplabv3", in_channels, num_classes, encoder_name, encoder_weights, **kwargs)
-    return _finish(SmpSegmentation(net, in_channels), weights_path)
+    return load_weights(SmpSegmentation(net, in_channels), weights_path)
 
 
 def deeplabv3plus(
@@ -176,7 +170,7 @@ def deeplabv3plus(
     Training needs batches of at least 2.
     """
     net = _build("deeplabv3plus", in_channels, num_classes, encoder_name, encoder_weights, **kwargs)
-    return _finish(SmpSegmentation(net, in_channels), weights_path)
+    return load_weights(SmpSegmentation(net, in_channels), weights_path)
 
 
 def unet_early_fusion(
@@ -195,4 +189,4 @@ def unet_early_fusion(
         encoder_name, encoder_weights, weights_path, **kwargs: as :func:`unet`.
     """
     net = _build("unet", 2 * in_channels, num_classes, encoder_name, encoder_weights, **kwargs)
-    return _finish(SmpEarlyFusion(net, in_channels), weights_path)
+    return load_weights(SmpEarlyFusion(net, in_channels), weights_path)

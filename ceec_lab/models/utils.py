@@ -1,17 +1,25 @@
-"""Input checks and weight loading shared by the baseline models.
+"""Input checks and weight loading shared by every model of the kit.
 
 A network that halves its input ``n`` times can only take heights and widths that
 are multiples of ``2**n``; feeding it anything else fails deep inside a
 convolution or a concatenation with a message about tensor sizes. These helpers
 check the input at the door instead and say what to do about it.
+
+:func:`load_weights` fills any model from a local state-dict file; every model
+factory of the registry takes its ``weights_path=`` argument.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
-import torch
 from torch import Tensor, nn
+
+from ceec_lab.files import load_torch
+
+#: Any module type: :func:`load_weights` returns the model it was given, typed as such.
+ModelT = TypeVar("ModelT", bound=nn.Module)
 
 
 def nearest_valid_size(size: int, multiple: int) -> int:
@@ -81,41 +89,47 @@ def check_pair(x1: Tensor, x2: Tensor, in_channels: int, multiple: int = 1) -> N
         )
 
 
-def load_weights(model: nn.Module, weights_path: str | Path) -> None:
-    """Load a state-dict file saved with ``torch.save(model.state_dict(), path)`` into ``model``.
+def load_weights(model: ModelT, weights_path: str | Path | None) -> ModelT:
+    """Fill ``model`` from a file saved with ``torch.save(model.state_dict(), path)``; return it.
 
-    The file is read with ``weights_only=True`` (no arbitrary code runs) onto the CPU;
-    the load is strict, so every parameter must be present with the right shape.
+    Every registered model factory takes ``weights_path=`` and ends with this call,
+    so ``create_model(name, ..., weights_path=path)`` builds the model and loads it.
+    The file is read by :func:`ceec_lab.files.load_torch` (``weights_only=True``: no
+    code in it runs) onto the CPU; the load is strict, so every parameter must be
+    present with the right shape.
 
     Args:
         model: the module to fill in place.
-        weights_path: path to the ``.pt``/``.pth`` file.
+        weights_path: path to the ``.pt``/``.pth`` file; ``None`` leaves ``model`` as built.
+
+    Returns:
+        ``model``.
 
     Raises:
         FileNotFoundError: when the file does not exist.
-        TypeError: when the file does not hold a state dict (a mapping of names to tensors).
-        ValueError: when the names or shapes do not match ``model`` (the message lists
-            the first few missing, unexpected and mis-shaped entries).
+        ValueError: when the file cannot be read, holds no state dict (a mapping of
+            names to tensors; a trainer checkpoint keeps it under ``"model"``), or its
+            names or shapes do not match ``model`` (the message lists the first few
+            missing, unexpected and mis-shaped entries). Every message names the file.
     """
-    path = Path(weights_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights_path {str(path)!r} does not exist or is not a file")
-    state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state_dict, dict) or not all(
-        isinstance(v, Tensor) for v in state_dict.values()
-    ):
-        raise TypeError(
-            f"weights_path {str(path)!r} must hold a state dict (name -> tensor), "
-            f"as saved by torch.save(model.state_dict(), path); got {type(state_dict)}"
+    if weights_path is None:
+        return model
+    state_dict = load_torch(weights_path)
+    if not all(isinstance(value, Tensor) for value in state_dict.values()):
+        raise ValueError(
+            f"{weights_path}: holds no state dict (name -> tensor) but keys "
+            f"{sorted(state_dict)[:6]}; save one with torch.save(model.state_dict(), path) "
+            "(a trainer checkpoint loads with ceec_lab.train.load_model)"
         )
     problems = state_dict_mismatches(model.state_dict(), state_dict)
     if problems:
         raise ValueError(
-            f"weights_path {str(path)!r} does not fit {type(model).__name__}: "
+            f"{weights_path}: does not fit {type(model).__name__}: "
             + "; ".join(problems)
             + " (was it saved from a model built with the same arguments?)"
         )
     model.load_state_dict(state_dict)
+    return model
 
 
 def state_dict_mismatches(expected: dict[str, Tensor], found: dict[str, Tensor]) -> list[str]:

@@ -185,6 +185,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
 
 def validate(config: ExperimentConfig) -> None:
     """Check names and ranges (types were checked by :meth:`ExperimentConfig.from_dict`)."""
+    from ceec_lab.data.synthetic import check_difficulty
     from ceec_lab.losses import list_losses
     from ceec_lab.models import list_models
 
@@ -197,8 +198,10 @@ def validate(config: ExperimentConfig) -> None:
     _check_at_least("data.num_workers", data.num_workers, 0)
     _check_at_least("data.patch_size", data.patch_size, 1)
     _check_at_least("data.patch_stride", data.patch_stride, 1)
-    if not 0.0 <= data.difficulty <= 1.0:
-        raise ConfigError(f"data.difficulty must be in [0, 1], got {data.difficulty}")
+    try:
+        check_difficulty(data.difficulty, "data.difficulty")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     if isinstance(data.bands, list) and not all(type(b) is int and b >= 0 for b in data.bands):
         raise ConfigError(f"data.bands: expected band indices >= 0, got {data.bands}")
     _check_at_least("data.bands", data.bands if isinstance(data.bands, int) else None, 1)

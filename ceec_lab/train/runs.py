@@ -29,7 +29,6 @@ import yaml
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ceec_lab.config import get_device
 from ceec_lab.data import (
     ChangeAugmentation,
     ChangeFolderDataset,
@@ -38,6 +37,7 @@ from ceec_lab.data import (
 )
 from ceec_lab.data.io import band_count
 from ceec_lab.files import atomic_folder, atomic_path, check_output_folder, save_json
+from ceec_lab.settings import get_device
 from ceec_lab.train import distributed as dist
 from ceec_lab.train.checkpoints import StoredModel, read_checkpoint
 from ceec_lab.train.config import (

@@ -3,7 +3,7 @@
 * :func:`plot_similarity_example` - dot-product attention's ``(HW) × (HW)``
   matrix next to FracTAL's spatial and channel maps, on one small example;
 * :func:`plot_attention_memory` - the measured peak memory of both (see
-  :mod:`ceec_lab.benchmarking`) on a log scale;
+  :mod:`ceec_lab.measure`) on a log scale;
 * :func:`plot_attention_maps` - the spatial and channel maps of one layer for
   the two dates (the relative attention of ``"fuse_first"`` is the paper's Fig. 19);
 * :func:`change_contrast` - does a spatial map single out the changed pixels?
@@ -29,8 +29,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 
-from ceec_lab.benchmarking import dot_product_weights, format_bytes
-from ceec_lab.models.nn import AttentionMaps, FracTALSimilarity, capture_attention
+from ceec_lab.measure import format_bytes
+from ceec_lab.models.nn import (
+    AttentionMaps,
+    FracTALSimilarity,
+    capture_attention,
+    dot_product_weights,
+)
 from ceec_lab.viz.data import as_numpy, to_display
 from ceec_lab.viz.layout import FIGURE_WIDTH, control_row
 
@@ -127,7 +132,7 @@ def _draw_channel(ax: plt.Axes, channel: Tensor, index: int, title: str) -> None
     ax.set(xlabel="channel", ylabel="similarity", ylim=(0.0, 1.0), title=title)
 
 
-def plot_similarity_example(q: Tensor, k: Tensor, depth: int = 5) -> Figure:
+def plot_similarity_example(q: Tensor, k: Tensor, attention_depth: int = 5) -> Figure:
     """What each kind of attention computes for one small pair of queries and keys.
 
     Panels: ``q`` and ``k`` (first three channels as RGB); the softmax
@@ -136,7 +141,7 @@ def plot_similarity_example(q: Tensor, k: Tensor, depth: int = 5) -> Figure:
 
     Args:
         q, k: ``(1, C, H, W)`` in [0, 1] with ``C >= 3``.
-        depth: fractal depth ``D`` of the FracTAL similarity.
+        attention_depth: fractal depth ``D`` of the FracTAL similarity.
     """
     if q.ndim != 4 or q.shape[0] != 1 or q.shape[1] < 3 or q.shape != k.shape:
         raise ValueError(
@@ -144,7 +149,7 @@ def plot_similarity_example(q: Tensor, k: Tensor, depth: int = 5) -> Figure:
         )
     _, channels, height, width = q.shape
     weights = dot_product_weights(q, k)[0]  # (HW, HW)
-    spatial, channel = FracTALSimilarity(depth)(q, k)  # (1, 1, H, W), (1, C, 1, 1)
+    spatial, channel = FracTALSimilarity(attention_depth)(q, k)  # (1, 1, H, W), (1, C, 1, 1)
     fig, axes = plt.subplots(1, 5, figsize=(17, 3.4), width_ratios=(1, 1, 1.3, 1.2, 1.2))
     axes[0].imshow(to_display(q[0]))
     axes[1].imshow(to_display(k[0]))
@@ -171,7 +176,7 @@ def plot_attention_memory(rows: Sequence[dict[str, Any]]) -> Figure:
     analytic lower bound of dot-product attention, one float32 ``(HW)²`` matrix.
 
     Args:
-        rows: the output of :func:`ceec_lab.benchmarking.attention_memory_table`.
+        rows: the output of :func:`ceec_lab.measure.attention_memory_table`.
     """
     if not rows:
         raise ValueError("rows must hold at least one measured level, got none")

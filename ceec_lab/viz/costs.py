@@ -1,6 +1,6 @@
 """Accuracy against cost: what does each model's F1 cost in FLOPs?
 
-Plots the rows of :func:`ceec_lab.benchmarking.cost_table`: change-F1 against GFLOPs
+Plots the rows of :func:`ceec_lab.measure.cost_table`: change-F1 against GFLOPs
 per pair on a log scale (the models span orders of magnitude), the marker's area
 growing with the parameter count.
 """
@@ -24,7 +24,7 @@ def plot_accuracy_vs_cost(rows: Sequence[dict[str, Any]]) -> Figure:
     line at its cost, so the cost axis still shows where it would be.
 
     Args:
-        rows: as :func:`ceec_lab.benchmarking.cost_table` returns them.
+        rows: as :func:`ceec_lab.measure.cost_table` returns them.
     """
     if not rows:
         raise ValueError("rows is empty: pass the rows of cost_table")

@@ -317,7 +317,9 @@ def plot_loss_comparison(
         for event in events[1:]:
             ax.axvline(event.epoch + 0.5, color="grey", linestyle="--")
             ax.annotate(
-                f"d={event.depth}", (event.epoch + 0.5, 0.02), xycoords=("data", "axes fraction")
+                f"d={event.loss_depth}",
+                (event.epoch + 0.5, 0.02),
+                xycoords=("data", "axes fraction"),
             )
         ax.set(xlabel="epoch", ylabel=key)
     fig.axes[0].legend(fontsize="small")

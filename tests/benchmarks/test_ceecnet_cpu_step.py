@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from ceec_lab.config import PROJECT_ROOT
+from ceec_lab.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")

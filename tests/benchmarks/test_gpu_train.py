@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ceec_lab.config import PROJECT_ROOT
 from ceec_lab.models import create_model
+from ceec_lab.settings import PROJECT_ROOT
 
 TINY = ["--device=cpu", "--size=16", "--warmup=1", "--steps=1"]
 

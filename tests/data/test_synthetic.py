@@ -13,7 +13,7 @@ from ceec_lab.data import (
     make_change_pair,
     make_segmentation_scene,
 )
-from ceec_lab.data.synthetic import BUILDING
+from ceec_lab.data.synthetic import BUILDING, check_difficulty
 
 
 def test_segmentation_scene_is_deterministic_and_well_formed() -> None:
@@ -107,6 +107,42 @@ def test_datasets_are_deterministic_by_seed_and_differ_across_seeds() -> None:
 def test_bad_arguments_are_named(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SyntheticChangeDataset(**kwargs)[0]
+
+
+@pytest.mark.parametrize(
+    ("difficulty", "expected"),
+    [(0, (0.0, 0.0)), (0.5, (0.5, 0.5)), (np.float32(1.0), (1.0, 1.0)), ([0.2, 0.8], (0.2, 0.8))],
+)
+def test_check_difficulty_gives_a_range(difficulty, expected) -> None:
+    assert check_difficulty(difficulty) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("difficulty", "message"),
+    [
+        (1.5, r"--difficulty must be in \[0, 1\], got 1.5$"),
+        (-0.1, r"--difficulty must be in \[0, 1\], got -0.1$"),
+        (float("nan"), r"--difficulty must be in \[0, 1\], got nan$"),
+        ("hard", r"--difficulty must be in \[0, 1\], got 'hard'$"),
+        ((0.8, 0.2), r"in \[0, 1\] as a \(low, high\) range with low <= high, got \(0.8, 0.2\)"),
+        ((0.2, 1.2), r"as a \(low, high\) range"),
+        ((0.1, 0.2, 0.3), r"as a \(low, high\) range"),
+    ],
+)
+def test_check_difficulty_names_the_argument_and_the_range(difficulty, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_difficulty(difficulty, "--difficulty")
+
+
+def test_the_dataset_and_the_generator_use_the_one_check() -> None:
+    for build in (
+        lambda: SyntheticChangeDataset(2, 32, difficulty=2),
+        lambda: make_change_pair(0, 32, difficulty=2),
+    ):
+        with pytest.raises(ValueError, match=r"^difficulty must be in \[0, 1\], got 2$"):
+            build()
+    with pytest.raises(ValueError, match="one level here, got the range"):
+        make_change_pair(0, 32, difficulty=(0.2, 0.8))
 
 
 def test_index_out_of_range() -> None:

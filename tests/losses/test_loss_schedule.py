@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from ceec_lab.losses import PRESETS, EvolvingDepth, FractalTanimotoLoss, Stage, StageChange
+from ceec_lab.losses import SCHEDULE_PRESETS, EvolvingDepth, FractalTanimotoLoss, Stage, StageChange
 
 
 def _trainer(loss_fn=None):
@@ -22,10 +22,10 @@ def _state(trainer):
 
 
 def test_paper_preset():
-    assert PRESETS["paper"] == (Stage(1e-3, 0), Stage(1e-4, 10), Stage(1e-5, 20))
+    assert SCHEDULE_PRESETS["paper"] == (Stage(1e-3, 0), Stage(1e-4, 10), Stage(1e-5, 20))
     schedule = EvolvingDepth.paper(patience=3)
-    assert schedule.stages == list(PRESETS["paper"])
-    assert EvolvingDepth.paper(fourth_stage=True, patience=3).stages[-1].depth == 30
+    assert schedule.stages == list(SCHEDULE_PRESETS["paper"])
+    assert EvolvingDepth.paper(fourth_stage=True, patience=3).stages[-1].loss_depth == 30
     assert EvolvingDepth.from_preset("paper", milestones=[2, 4]).milestones == [2, 4]
 
 
@@ -123,7 +123,7 @@ def test_patience_needs_a_value():
         ({"patience": 0}, "positive integer"),
         ({"stages": [], "patience": 1}, "at least one"),
         ({"stages": [(0.0, 0)], "patience": 1}, r"stages\[0\]: lr must be > 0"),
-        ({"stages": [(1e-3, 0), (1e-4, 2.5)], "patience": 1}, r"stages\[1\]: depth"),
+        ({"stages": [(1e-3, 0), (1e-4, 2.5)], "patience": 1}, r"stages\[1\]: loss_depth"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -30,16 +30,12 @@ def test_weights_file_round_trip(name: str, tmp_path: Path) -> None:
         torch.testing.assert_close(_forward(loaded, x), _forward(trained, x))  # ...overwritten
 
 
-def test_missing_weights_file(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"weights_path .*nope\.pt.* does not exist"):
-        create_model("unet", weights_path=tmp_path / "nope.pt")
-
-
 def test_mismatched_weights_file_names_the_problem(tmp_path: Path) -> None:
     path = tmp_path / "five_classes.pt"
     torch.save(create_model("unet", num_classes=5).state_dict(), path)
     with pytest.raises(
-        ValueError, match=r"does not fit SmpSegmentation: 2 shape: .*segmentation_head"
+        ValueError,
+        match=r"five_classes\.pt: does not fit SmpSegmentation: 2 shape: .*segmentation_head",
     ):
         create_model("unet", num_classes=3, weights_path=path)
 
@@ -54,8 +50,17 @@ def test_weights_file_for_another_architecture(tmp_path: Path) -> None:
 def test_file_without_a_state_dict(tmp_path: Path) -> None:
     path = tmp_path / "tensor.pt"
     torch.save(torch.zeros(3), path)
-    with pytest.raises(TypeError, match="must hold a state dict"):
+    with pytest.raises(ValueError, match=r"tensor\.pt: holds a Tensor, not a checkpoint dict"):
         create_model("deeplabv3plus", weights_path=path)
+
+
+def test_trainer_checkpoint_is_not_a_state_dict(tmp_path: Path) -> None:
+    path = tmp_path / "last.pt"
+    torch.save({"model": create_model("unet").state_dict(), "epoch": 3}, path)
+    with pytest.raises(
+        ValueError, match=r"last\.pt: holds no state dict .*'epoch', 'model'.*load_model"
+    ):
+        create_model("unet", weights_path=path)
 
 
 def test_bare_smp_state_dict_loads_into_net(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ SIZE = 32
 @pytest.fixture(scope="module")
 def model() -> nn.Module:
     torch.manual_seed(0)
-    model = ceecnet_v1(preset="ceecnet-tiny").eval()  # nf 16, heads 2, depth 4
+    model = ceecnet_v1(preset="ceecnet-tiny").eval()  # nf 16, heads 2, 4 levels
     with torch.no_grad():
         model.encoder[0][0].self_attention.gamma.fill_(0.25)
     return model

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
 from ceec_lab.models import create_model
 from ceec_lab.models.ceecnet import (
-    PRESETS,
+    MODEL_PRESETS,
+    VARIANTS,
     CEECNet,
     CEECNetConfig,
     CEECNetSegmentation,
     ceecnet_segmentation,
     ceecnet_v1,
+    create_ceecnet,
 )
+from ceec_lab.models.nn import FracTALSimilarity
 
 CHANGE_MODELS = ["ceecnet_v1", "ceecnet_v2", "fractal_resnet"]
 SIZE = 32  # the tiny preset needs multiples of 2^(4 − 1 + 3 − 1) = 32
@@ -85,17 +90,19 @@ def test_size_multiple() -> None:
     assert CEECNetConfig.from_preset("ceecnet-tiny").size_multiple == SIZE
 
 
-@pytest.mark.parametrize(("size", "nearest"), [(48, "32 or 64"), (20, "32"), (100, "96 or 128")])
-def test_invalid_size_names_the_nearest_valid_sizes(size: int, nearest: str) -> None:
+@pytest.mark.parametrize(("size", "nearest"), [(48, 64), (20, 32), (100, 96)])
+def test_invalid_size_names_the_nearest_valid_size(size: int, nearest: int) -> None:
     model = ceecnet_v1(preset="ceecnet-tiny")
     x = torch.rand(1, 3, size, SIZE)
-    with pytest.raises(ValueError, match=f"x1 height {size} is not a multiple of 32.*{nearest}"):
+    with pytest.raises(ValueError, match=f"x1 has height {size}, which is not a multiple of 32"):
+        model(x, x)
+    with pytest.raises(ValueError, match=f"nearest valid size, {nearest}$"):
         model(x, x)
 
 
 def test_bad_channels_and_mismatched_dates_are_rejected() -> None:
     model = ceecnet_v1(preset="ceecnet-tiny")
-    with pytest.raises(ValueError, match=r"x1 must be \(B, 3, H, W\)"):
+    with pytest.raises(ValueError, match=r"x1 has 4 channels but the model was built with"):
         model(torch.rand(1, 4, SIZE, SIZE), torch.rand(1, 4, SIZE, SIZE))
     with pytest.raises(ValueError, match="same shape"):
         model(torch.rand(1, 3, SIZE, SIZE), torch.rand(1, 3, 2 * SIZE, SIZE))
@@ -109,16 +116,60 @@ def test_presets_and_factory_arguments() -> None:
     config = model.config
     assert (config.depth, config.nfilters, config.nheads_start, config.psp_depth) == (4, 16, 2, 3)
     assert (config.norm, config.num_classes, config.in_channels) == ("group", 1, 4)
-    assert set(PRESETS) == {"ceecnet-d6nf32", "ceecnet-tiny"}
+    assert set(MODEL_PRESETS) == {"ceecnet-d6nf32", "ceecnet-tiny"}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_one_factory_builds_every_variant_with_its_unit(variant: str) -> None:
+    model = create_ceecnet(variant, preset="ceecnet-tiny", attention_depth=2)
+    model_class, unit = VARIANTS[variant]
+    assert type(model) is model_class
+    assert model.config.unit == (unit or "ceec_v1")
+    assert model.config.attention_depth == 2
+    similarities = [m for m in model.modules() if isinstance(m, FracTALSimilarity)]
+    assert similarities and {m.attention_depth for m in similarities} == {2}
+    named = create_model(variant, preset="ceecnet-tiny", attention_depth=2)
+    assert sum(p.numel() for p in named.parameters()) == sum(p.numel() for p in model.parameters())
 
 
 def test_preset_conflicts_and_unknown_names_raise() -> None:
     with pytest.raises(ValueError, match="preset 'ceecnet-tiny' sets depth=4"):
         ceecnet_v1(preset="ceecnet-tiny", depth=5)
+    with pytest.raises(
+        ValueError, match="preset 'ceecnet-tiny' sets depth=4; drop preset or depth=6"
+    ):
+        ceecnet_v1(preset="ceecnet-tiny", depth=6)  # the default value conflicts too
+    assert ceecnet_v1(preset="ceecnet-tiny", depth=4).config.depth == 4  # agreeing is fine
     with pytest.raises(ValueError, match="unknown preset"):
         ceecnet_v1(preset="ceecnet-huge")
     with pytest.raises(ValueError, match="unit must be one of"):
         ceecnet_segmentation(unit="resnet")
+    with pytest.raises(ValueError, match="ceecnet_v2 is built from 'ceec_v2' units"):
+        create_ceecnet("ceecnet_v2", unit="fractal_resnet")
+    with pytest.raises(ValueError, match="unknown CEECNet variant 'ceecnet_v3'"):
+        create_ceecnet("ceecnet_v3")
+
+
+@pytest.mark.parametrize("name", [*CHANGE_MODELS, "ceecnet_segmentation"])
+def test_weights_path_round_trip(name: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    trained = create_model(name, preset="ceecnet-tiny").eval()
+    path = tmp_path / f"{name}.pt"
+    torch.save(trained.state_dict(), path)
+    torch.manual_seed(1)  # a different random initialisation...
+    loaded = create_model(name, preset="ceecnet-tiny", weights_path=path).eval()
+    x1, x2 = pair(batch=1)
+    inputs = (x1, x2) if loaded.task == "change" else (x1,)
+    with torch.no_grad():
+        for out, ref in zip(loaded(*inputs), trained(*inputs), strict=True):
+            torch.testing.assert_close(out, ref)  # ...overwritten
+
+
+def test_weights_path_of_another_size_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.pt"
+    torch.save(ceecnet_v1(preset="ceecnet-tiny").state_dict(), path)
+    with pytest.raises(ValueError, match=r"tiny\.pt: does not fit CEECNet: .*shape"):
+        ceecnet_v1(preset="ceecnet-tiny", num_classes=3, weights_path=path)
 
 
 @pytest.mark.parametrize(

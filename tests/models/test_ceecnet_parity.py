@@ -33,7 +33,7 @@ UNIT_ROWS: list[tuple[str, Callable[..., nn.Module], int]] = [
     ("FracTAL ResNet unit (64, nheads 8)", lambda **n: FracTALResNetUnit(64, 8, **n), 23_873),
     ("Self FracTAL (64 keys, nheads 8)", lambda **n: SelfFracTAL(64, 64, 8, **n), 14_336),
     ("Fusion (64, nheads 8)", lambda **n: Fusion(64, 8, **n), 38_018),
-    ("PSP pooling (128 -> 64, depth 4)", lambda **n: PSPPooling(128, 64, 4, **n), 57_984),
+    ("PSP pooling (128 -> 64, psp_depth 4)", lambda **n: PSPPooling(128, 64, 4, **n), 57_984),
     ("Multitask head (nf 32, 2 classes)", lambda **n: MultitaskHead(32, 2, **n), 100_551),
 ]
 

@@ -1,4 +1,5 @@
-"""Shared CEECNet layers: normalised convs, FracTAL, Fusion, PSP pooling, crisp sigmoid."""
+"""Shared CEECNet layers: normalised convs, FracTAL, Fusion, PSP pooling, crisp sigmoid, and
+the dot-product attention they are compared with."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ceec_lab.losses.functional import fractal_tanimoto_complement
@@ -23,6 +25,8 @@ from ceec_lab.models.nn import (
     SelfFracTAL,
     UpCombine,
     UpFuseCombine,
+    dot_product_attention,
+    dot_product_weights,
     grid_max_pool,
     make_norm,
 )
@@ -82,14 +86,14 @@ def test_conv2d_normed_rejects_groups_that_do_not_divide() -> None:
 # ----------------------------------------------------------------------------- FracTAL
 
 
-@pytest.mark.parametrize("depth", sorted(FTC_REFERENCE))
-def test_similarity_maps_match_reference_numbers(depth: int) -> None:
+@pytest.mark.parametrize("attention_depth", sorted(FTC_REFERENCE))
+def test_similarity_maps_match_reference_numbers(attention_depth: int) -> None:
     """Spatial map (sum over C) and channel map (sum over H, W) both equal FTC_D."""
-    similarity = FracTALSimilarity(depth)
+    similarity = FracTALSimilarity(attention_depth)
     spatial, _ = similarity(P.view(1, 4, 1, 1), L.view(1, 4, 1, 1))
     _, channel = similarity(P.view(1, 1, 2, 2), L.view(1, 1, 2, 2))
-    assert spatial.item() == pytest.approx(FTC_REFERENCE[depth], abs=1e-5)
-    assert channel.item() == pytest.approx(FTC_REFERENCE[depth], abs=1e-5)
+    assert spatial.item() == pytest.approx(FTC_REFERENCE[attention_depth], abs=1e-5)
+    assert channel.item() == pytest.approx(FTC_REFERENCE[attention_depth], abs=1e-5)
 
 
 def test_similarity_shapes_and_float32_for_bfloat16_inputs() -> None:
@@ -110,7 +114,7 @@ def test_identical_queries_and_keys_are_fully_similar() -> None:
 
 def test_relative_fractal_output_is_normed_mean_of_channel_and_spatial_weighting() -> None:
     torch.manual_seed(0)
-    att = RelativeFracTAL(8, 4, nheads=2, depth=3)
+    att = RelativeFracTAL(8, 4, nheads=2, attention_depth=3)
     x_q, x_k, x_v = torch.randn(3, 2, 8, 6, 6)
     q, k, v = att.query(x_q).sigmoid(), att.key(x_k).sigmoid(), att.value(x_v).sigmoid()
     spatial = fractal_tanimoto_complement(q, k, 3, dim=1)
@@ -139,7 +143,7 @@ def test_attention_gate_starts_as_identity_and_scales_with_gamma() -> None:
 
 def test_attention_gradients_stay_finite_under_bf16_autocast() -> None:
     torch.manual_seed(0)
-    gate = AttentionGate(SelfFracTAL(8, 8, nheads=2, depth=10))
+    gate = AttentionGate(SelfFracTAL(8, 8, nheads=2, attention_depth=10))
     with torch.no_grad():
         gate.gamma.fill_(1.0)
     x = torch.zeros(2, 8, 8, 8, requires_grad=True)  # all-zero input: the risky case
@@ -191,7 +195,7 @@ def test_grid_max_pool_by_hand() -> None:
 
 
 def test_psp_pooling_shape_and_size_error() -> None:
-    psp = PSPPooling(16, 8, depth=4)
+    psp = PSPPooling(16, 8, psp_depth=4)
     assert psp(torch.randn(2, 16, 16, 16)).shape == (2, 8, 16, 16)
     with pytest.raises(ValueError, match="divisible by 8"):
         psp(torch.randn(2, 16, 12, 12))
@@ -202,11 +206,12 @@ def test_psp_pooling_shape_and_size_error() -> None:
 
 def test_crisp_sigmoid_by_hand_and_steeper_than_sigmoid() -> None:
     crisp = CrispSigmoid()
-    scale = 0.01 + 1 / (1 + math.exp(-1.0))  # γ = 1 at init
-    assert crisp(torch.tensor([2.0])).item() == pytest.approx(1 / (1 + math.exp(-2.0 / scale)))
+    gamma = 0.01 + 1 / (1 + math.exp(-1.0))  # the scale γ = 0.01 + sigmoid(g), g = 1 at init
+    assert crisp.scale().item() == pytest.approx(gamma)
+    assert crisp(torch.tensor([2.0])).item() == pytest.approx(1 / (1 + math.exp(-2.0 / gamma)))
     assert crisp(torch.tensor([1.0])).item() > torch.sigmoid(torch.tensor(1.0)).item()
     crisp(torch.randn(10)).sum().backward()
-    assert torch.isfinite(crisp.gamma.grad).all()
+    assert torch.isfinite(crisp.g.grad).all()
 
 
 # ----------------------------------------------------------------------------- decoder combine
@@ -216,3 +221,47 @@ def test_up_combine_shapes() -> None:
     low, skip = torch.randn(2, 16, 4, 4), torch.randn(2, 8, 8, 8)
     assert UpCombine(8)(low, skip).shape == (2, 8, 8, 8)
     assert UpFuseCombine(8, nheads=2)(low, skip).shape == (2, 8, 8, 8)
+
+
+# ----------------------------------------------------------------------------- dot-product
+
+
+def test_dot_product_weights_compare_every_pixel_with_every_pixel() -> None:
+    q, k = torch.rand(2, 4, 3, 5), torch.rand(2, 4, 3, 5)
+    weights = dot_product_weights(q, k)
+    assert weights.shape == (2, 15, 15)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 15))
+    # one entry by hand: softmax over key pixels of <q_i, k_j> / sqrt(C)
+    scores = torch.einsum("c,cj->j", q[0, :, 0, 0], k[0].flatten(1)) / 2.0
+    torch.testing.assert_close(weights[0, 0], scores.softmax(0))
+
+
+def test_dot_product_attention_matches_torch() -> None:
+    q, k, v = (torch.rand(2, 8, 4, 4) for _ in range(3))
+    tokens = [t.flatten(2).transpose(1, 2) for t in (q, k, v)]  # (B, HW, C)
+    expected = F.scaled_dot_product_attention(*tokens).transpose(1, 2).reshape(2, 8, 4, 4)
+    torch.testing.assert_close(dot_product_attention(q, k, v), expected)
+
+
+def test_equal_keys_average_the_values() -> None:
+    q, v = torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4)
+    out = dot_product_attention(q, torch.ones(1, 3, 4, 4), v)
+    torch.testing.assert_close(out, v.mean(dim=(2, 3), keepdim=True).expand_as(v))
+
+
+def test_dot_product_attention_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="q and k must both be"):
+        dot_product_attention(
+            torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 5), torch.rand(1, 3, 4, 4)
+        )
+    with pytest.raises(ValueError, match="v must have the shape of q"):
+        dot_product_attention(
+            torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), torch.rand(1, 2, 4, 4)
+        )
+
+
+def test_sqrt_scaling_is_by_channels() -> None:
+    q = torch.zeros(1, 4, 1, 2)
+    q[0, :, 0, 0] = 1.0
+    weights = dot_product_weights(q, q)[0, 0]  # scores 4/√4 = 2 and 0
+    torch.testing.assert_close(weights, torch.tensor([1.0, math.exp(-2.0)]) / (1 + math.exp(-2.0)))

@@ -69,7 +69,7 @@ def test_load_config_from_file(tmp_path: Path):
         ({}, ["train.lr=-1"], "train.lr must be > 0"),
         ({}, ["train.amp=half"], "train.amp"),
         ({}, ["train.schedule=linear"], "train.schedule"),
-        ({}, ["data.difficulty=2"], "data.difficulty"),
+        ({}, ["data.difficulty=2"], r"data.difficulty must be in \[0, 1\], got 2"),
         ({}, ["data.kind=folder"], "data.path is required"),
         ({}, ["num_epochs=3"], "expected section.key=value"),
         ({"data": [1, 2]}, [], "data: expected a mapping"),

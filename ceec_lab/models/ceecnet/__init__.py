@@ -13,19 +13,22 @@ from ceec_lab.models.ceecnet.blocks import (
     ResNetV2Block,
 )
 from ceec_lab.models.ceecnet.model import (
-    PRESETS,
+    MODEL_PRESETS,
+    VARIANTS,
     CEECNet,
     CEECNetConfig,
     CEECNetSegmentation,
     ceecnet_segmentation,
     ceecnet_v1,
     ceecnet_v2,
+    create_ceecnet,
     fractal_resnet,
 )
 from ceec_lab.models.ceecnet.summary import LayerRow, architecture_markdown, architecture_table
 
 __all__ = [
-    "PRESETS",
+    "MODEL_PRESETS",
+    "VARIANTS",
     "CEECNet",
     "CEECNetConfig",
     "CEECNetSegmentation",
@@ -40,5 +43,6 @@ __all__ = [
     "ceecnet_segmentation",
     "ceecnet_v1",
     "ceecnet_v2",
+    "create_ceecnet",
     "fractal_resnet",
 ]

@@ -74,7 +74,7 @@ class FracTALResNetUnit(nn.Module):
     Args:
         channels: input and output channels.
         nheads: attention heads = convolution groups.
-        depth: fractal depth of the attention similarity.
+        attention_depth: fractal depth ``D`` of the attention similarity.
         norm: norm layer name.
         norm_groups: groups for ``norm="group"``.
     """
@@ -83,7 +83,7 @@ class FracTALResNetUnit(nn.Module):
         self,
         channels: int,
         nheads: int = 1,
-        depth: int = 5,
+        attention_depth: int = 5,
         norm: NormName = "batch",
         norm_groups: int = 4,
     ) -> None:
@@ -91,7 +91,7 @@ class FracTALResNetUnit(nn.Module):
         _check_channels(channels, nheads, 1)
         self.block = ResNetV2Block(channels, nheads, norm, norm_groups)
         self.self_attention = AttentionGate(
-            SelfFracTAL(channels, channels, nheads, depth, norm, norm_groups)
+            SelfFracTAL(channels, channels, nheads, attention_depth, norm, norm_groups)
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -119,12 +119,12 @@ class ConvSkipFusion(nn.Module):
     """``Fusion(x, ReLU(Conv2dNormed_3x3(skip)))``: how CEEC V2 ends its compress-expand branch."""
 
     def __init__(
-        self, channels: int, nheads: int, depth: int, norm: NormName, norm_groups: int
+        self, channels: int, nheads: int, attention_depth: int, norm: NormName, norm_groups: int
     ) -> None:
         super().__init__()
         nrm = dict(norm=norm, norm_groups=norm_groups)
         self.skip_conv = Conv2dNormed(channels, channels, 3, groups=nheads, **nrm)
-        self.fusion = Fusion(channels, nheads, depth, **nrm)
+        self.fusion = Fusion(channels, nheads, attention_depth, **nrm)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:
         return self.fusion(x, torch.relu(self.skip_conv(skip)))
@@ -221,7 +221,7 @@ class CEECUnit(nn.Module):
         self,
         channels: int,
         nheads: int,
-        depth: int,
+        attention_depth: int,
         norm: NormName,
         norm_groups: int,
         combine_a: nn.Module,
@@ -232,7 +232,9 @@ class CEECUnit(nn.Module):
         h = channels // 2
         self.compress_expand = CompressExpand(channels, nheads, combine_a, norm, norm_groups)
         self.expand_compress = ExpandCompress(channels, nheads, combine_b, norm, norm_groups)
-        att = dict(nheads=nheads, depth=depth, norm=norm, norm_groups=norm_groups)
+        att = dict(
+            nheads=nheads, attention_depth=attention_depth, norm=norm, norm_groups=norm_groups
+        )
         self.relative_ab = AttentionGate(RelativeFracTAL(h, h, **att))
         self.relative_ba = AttentionGate(RelativeFracTAL(h, h, **att))
         self.collect = collect
@@ -255,7 +257,7 @@ class CEECUnitV1(CEECUnit):
     Args:
         channels: input and output channels ``C`` (a multiple of ``4·nheads``).
         nheads: attention heads = groups of the branch convolutions.
-        depth: fractal depth of the attention similarity.
+        attention_depth: fractal depth ``D`` of the attention similarity.
         norm: norm layer name.
         norm_groups: groups for ``norm="group"``.
     """
@@ -264,7 +266,7 @@ class CEECUnitV1(CEECUnit):
         self,
         channels: int,
         nheads: int = 1,
-        depth: int = 5,
+        attention_depth: int = 5,
         norm: NormName = "batch",
         norm_groups: int = 4,
     ) -> None:
@@ -274,7 +276,7 @@ class CEECUnitV1(CEECUnit):
         super().__init__(
             channels,
             nheads,
-            depth,
+            attention_depth,
             norm,
             norm_groups,
             combine_a=ConcatCombine(2 * h, h, nheads, **nrm),
@@ -293,7 +295,7 @@ class CEECUnitV2(CEECUnit):
     Args:
         channels: input and output channels ``C`` (a multiple of ``4·nheads``).
         nheads: attention heads = groups of the branch convolutions.
-        depth: fractal depth of the attention similarity.
+        attention_depth: fractal depth ``D`` of the attention similarity.
         norm: norm layer name.
         norm_groups: groups for ``norm="group"``.
     """
@@ -302,7 +304,7 @@ class CEECUnitV2(CEECUnit):
         self,
         channels: int,
         nheads: int = 1,
-        depth: int = 5,
+        attention_depth: int = 5,
         norm: NormName = "batch",
         norm_groups: int = 4,
     ) -> None:
@@ -312,12 +314,12 @@ class CEECUnitV2(CEECUnit):
         super().__init__(
             channels,
             nheads,
-            depth,
+            attention_depth,
             norm,
             norm_groups,
-            combine_a=ConvSkipFusion(h, nheads, depth, **nrm),
-            combine_b=Fusion(h, nheads, depth, **nrm),
-            collect=CATFusion(h, channels, 1, depth, **nrm),
+            combine_a=ConvSkipFusion(h, nheads, attention_depth, **nrm),
+            combine_b=Fusion(h, nheads, attention_depth, **nrm),
+            collect=CATFusion(h, channels, 1, attention_depth, **nrm),
         )
 
 

@@ -5,17 +5,25 @@ feature maps are fused with relative attention and kept as the skip; the
 deepest level goes through PSP pooling; a U-Net-like decoder comes back up, and
 the conditioned multitask head predicts segmentation, boundary and distance.
 Which unit fills the levels (CEEC V1, CEEC V2 or FracTAL ResNet) is the only
-difference between the three models.
+difference between the three models: one factory, :func:`create_ceecnet`, builds
+them all from :data:`VARIANTS`.
+
+Three depths, three names: ``depth`` is the number of encoder levels (the "D6"
+of D6nf32, smp's ``encoder_depth``); ``psp_depth`` the branches of the PSP
+pooling; ``attention_depth`` the fractal depth D of the FracTAL similarity
+(paper §3.2). The loss has a fractal depth of its own (:mod:`ceec_lab.losses`).
 
 Example::
 
-    model = ceecnet_v1(preset="ceecnet-tiny", norm="group")
+    model = create_model("ceecnet_v1", preset="ceecnet-tiny", norm="group")
     segmentation, boundary, distance = model(x1, x2)  # each (B, 2, H, W)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -28,6 +36,7 @@ from ceec_lab.models.ceecnet.blocks import (
 )
 from ceec_lab.models.nn import NORMS, Conv2dNormed, DownSample, Fusion, PSPPooling
 from ceec_lab.models.nn.combine import UpCombine, UpFuseCombine
+from ceec_lab.models.utils import check_image, check_pair, load_weights
 
 #: Unit name → class of the units that fill every level.
 UNITS: dict[str, type[nn.Module]] = {
@@ -37,7 +46,7 @@ UNITS: dict[str, type[nn.Module]] = {
 }
 
 #: Named sizes. "ceecnet-d6nf32" is the paper's model; "ceecnet-tiny" trains on a CPU.
-PRESETS: dict[str, dict[str, int]] = {
+MODEL_PRESETS: dict[str, dict[str, int]] = {
     "ceecnet-d6nf32": dict(depth=6, nfilters=32, nheads_start=4, psp_depth=4),
     "ceecnet-tiny": dict(depth=4, nfilters=16, nheads_start=2, psp_depth=3),
 }
@@ -53,7 +62,7 @@ class CEECNetConfig:
     nfilters: int = 32  # filters of level 0, the "nf32"; doubled at every level
     nheads_start: int = 4  # attention heads (= conv groups) of level 0; doubled at every level
     psp_depth: int = 4  # pooled branches of the PSP pooling (grids 1, 2, 4, 8 per side)
-    attention_depth: int = 5  # fractal depth D of the FracTAL similarity
+    attention_depth: int = 5  # fractal depth D of the FracTAL similarity (not the loss's)
     norm: str = "batch"  # "batch" (code default) | "group" (paper) | "instance" | "layer"
     norm_groups: int = 4  # groups of every GroupNorm when norm == "group"
     num_classes: int = 2  # classes of each output; 2 = one-hot change / no change
@@ -73,11 +82,26 @@ class CEECNetConfig:
         self.level_widths()  # validates widths
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> CEECNetConfig:
-        """The preset ``name`` (see :data:`PRESETS`) with some fields replaced."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
-        return cls(**{**PRESETS[name], **overrides})
+    def from_preset(cls, preset: str | None = None, **fields: Any) -> CEECNetConfig:
+        """A config from a named size (see :data:`MODEL_PRESETS`) and other fields.
+
+        The preset sets ``depth``, ``nfilters``, ``nheads_start`` and ``psp_depth``;
+        giving one of them a different value as well raises ``ValueError``.
+        ``preset=None`` starts from the defaults (the paper's D6nf32).
+        """
+        if preset is None:
+            return cls(**fields)
+        if preset not in MODEL_PRESETS:
+            raise ValueError(
+                f"unknown preset {preset!r}; choose one of: {', '.join(MODEL_PRESETS)}"
+            )
+        sizes = MODEL_PRESETS[preset]
+        for key, value in fields.items():
+            if key in sizes and value != sizes[key]:
+                raise ValueError(
+                    f"preset {preset!r} sets {key}={sizes[key]}; drop preset or {key}={value}"
+                )
+        return cls(**{**fields, **sizes})
 
     def level_widths(self) -> tuple[int, ...]:
         """Units per encoder level ``0..depth−1`` (decoder level ``i`` uses the same as ``i``)."""
@@ -88,6 +112,16 @@ class CEECNetConfig:
                 f"got {self.widths!r}"
             )
         return tuple(widths)
+
+    @property
+    def norm_args(self) -> dict[str, Any]:
+        """``norm=`` and ``norm_groups=``, the same for every layer of the model."""
+        return dict(norm=self.norm, norm_groups=self.norm_groups)
+
+    @property
+    def attention_args(self) -> dict[str, Any]:
+        """:attr:`norm_args` and ``attention_depth=``, for every layer with FracTAL attention."""
+        return dict(attention_depth=self.attention_depth, **self.norm_args)
 
     def channels(self, level: int) -> int:
         """Filters of encoder level ``level``: ``nf · 2^level``."""
@@ -108,27 +142,10 @@ class CEECNetConfig:
         return 2 ** (self.depth - 1 + inner)
 
 
-def check_input(x: Tensor, config: CEECNetConfig, name: str = "x") -> None:
-    """Raise a clear error unless ``x`` is ``(B, in_channels, H, W)`` with valid ``H, W``."""
-    if x.ndim != 4 or x.shape[1] != config.in_channels:
-        raise ValueError(f"{name} must be (B, {config.in_channels}, H, W), got {tuple(x.shape)}")
-    m = config.size_multiple
-    for axis, size in zip(("height", "width"), x.shape[-2:], strict=True):
-        if size % m:
-            nearest = [s for s in (size // m * m, size // m * m + m) if s > 0]
-            raise ValueError(
-                f"{name} {axis} {size} is not a multiple of {m} (the size_multiple of "
-                f"depth={config.depth}, psp_depth={config.psp_depth}); nearest valid "
-                f"{axis}: {' or '.join(map(str, nearest))} (pad or crop, or use the "
-                "sliding-window stitcher)"
-            )
-
-
 def _level(config: CEECNetConfig, channels: int, nheads: int, width: int) -> nn.Sequential:
     """``width`` units of ``config.unit`` with ``channels`` filters and ``nheads`` heads."""
     unit = UNITS[config.unit]
-    args = dict(depth=config.attention_depth, norm=config.norm, norm_groups=config.norm_groups)
-    return nn.Sequential(*(unit(channels, nheads, **args) for _ in range(width)))
+    return nn.Sequential(*(unit(channels, nheads, **config.attention_args) for _ in range(width)))
 
 
 def _encoder_levels(config: CEECNetConfig) -> tuple[nn.ModuleList, nn.ModuleList]:
@@ -137,9 +154,8 @@ def _encoder_levels(config: CEECNetConfig) -> tuple[nn.ModuleList, nn.ModuleList
     levels = nn.ModuleList(
         _level(config, config.channels(i), config.nheads(i), widths[i]) for i in range(config.depth)
     )
-    nrm = dict(norm=config.norm, norm_groups=config.norm_groups)
     downsamples = nn.ModuleList(
-        DownSample(config.channels(i), **nrm) for i in range(config.depth - 1)
+        DownSample(config.channels(i), **config.norm_args) for i in range(config.depth - 1)
     )
     return levels, downsamples
 
@@ -153,16 +169,15 @@ class MantisDecoder(nn.Module):
 
     def __init__(self, config: CEECNetConfig) -> None:
         super().__init__()
-        nrm = dict(norm=config.norm, norm_groups=config.norm_groups)
         widths = config.level_widths()
         self.combines = nn.ModuleList()
         self.units = nn.ModuleList()
         for i in range(config.depth - 1, 0, -1):
             channels, nheads = config.channels(i - 1), config.nheads(i)
             if config.upfuse:
-                self.combines.append(UpFuseCombine(channels, nheads, config.attention_depth, **nrm))
+                self.combines.append(UpFuseCombine(channels, nheads, **config.attention_args))
             else:
-                self.combines.append(UpCombine(channels, **nrm))
+                self.combines.append(UpCombine(channels, **config.norm_args))
             self.units.append(_level(config, channels, nheads, widths[i]))
 
     def forward(self, middle: Tensor, skips: list[Tensor]) -> Tensor:
@@ -176,8 +191,8 @@ class MantisDecoder(nn.Module):
 class CEECNet(nn.Module):
     """The mantis change detector (Siamese encoder, Fusion skips, PSP middle, multitask head).
 
-    Build it with :func:`ceecnet_v1`, :func:`ceecnet_v2`, :func:`fractal_resnet`
-    or ``create_model(...)``.
+    Build it with ``create_model("ceecnet_v1" | "ceecnet_v2" | "fractal_resnet", ...)``
+    (see :func:`create_ceecnet`).
 
     Args:
         config: the architecture; defaults to the paper's D6nf32 CEECNet V1.
@@ -194,13 +209,12 @@ class CEECNet(nn.Module):
     def __init__(self, config: CEECNetConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or CEECNetConfig()
-        nrm = dict(norm=config.norm, norm_groups=config.norm_groups)
-        nf, att_depth = config.nfilters, config.attention_depth
+        nrm, nf = config.norm_args, config.nfilters
         self.conv_first = Conv2dNormed(config.in_channels, nf, 1, **nrm)
-        self.fuse_first = Fusion(nf, 1, att_depth, **nrm)
+        self.fuse_first = Fusion(nf, 1, **config.attention_args)
         self.encoder, self.downsamples = _encoder_levels(config)
         self.skip_fusions = nn.ModuleList(
-            Fusion(config.channels(i), config.nheads(i), att_depth, **nrm)
+            Fusion(config.channels(i), config.nheads(i), **config.attention_args)
             for i in range(config.depth - 1)
         )
         deepest = config.channels(config.depth - 1)
@@ -227,9 +241,7 @@ class CEECNet(nn.Module):
         return self.config.size_multiple
 
     def forward(self, x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        check_input(x1, self.config, "x1")
-        if x2.shape != x1.shape:
-            raise ValueError(f"x1 and x2 must have the same shape, got {x1.shape} and {x2.shape}")
+        check_pair(x1, x2, self.config.in_channels, self.input_multiple)
         x1, x2 = self.conv_first(x1), self.conv_first(x2)  # (B, nf, H, W) each
         first = self.fuse_first(x1, x2)  # (B, nf, H, W)
         skips, middle = self._encode(x1, x2)
@@ -254,7 +266,7 @@ class CEECNetSegmentation(nn.Module):
     def __init__(self, config: CEECNetConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or CEECNetConfig()
-        nrm = dict(norm=config.norm, norm_groups=config.norm_groups)
+        nrm = config.norm_args
         self.conv_first = Conv2dNormed(config.in_channels, config.nfilters, 1, **nrm)
         self.encoder, self.downsamples = _encoder_levels(config)
         deepest = config.channels(config.depth - 1)
@@ -268,7 +280,7 @@ class CEECNetSegmentation(nn.Module):
         return self.config.size_multiple
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        check_input(x, self.config, "x")
+        check_image(x, "x", self.config.in_channels, self.input_multiple)
         first = x = self.conv_first(x)  # (B, nf, H, W)
         skips = []
         for units, down in zip(self.encoder[:-1], self.downsamples, strict=True):
@@ -278,117 +290,82 @@ class CEECNetSegmentation(nn.Module):
         return self.head(self.decoder(middle, skips), first)
 
 
-# ----------------------------------------------------------------------------- factories
+# ----------------------------------------------------------------------------- factory
+
+#: What tells the registered CEECNet-family models apart: the class that wires
+#: the levels and the unit that fills them (``None``: the ``unit=`` argument).
+VARIANTS: dict[str, tuple[type[nn.Module], str | None]] = {
+    "ceecnet_v1": (CEECNet, "ceec_v1"),  # the paper's main model
+    "ceecnet_v2": (CEECNet, "ceec_v2"),  # CEEC units joined by Fusion
+    "fractal_resnet": (CEECNet, "fractal_resnet"),  # the paper's second model
+    "ceecnet_segmentation": (CEECNetSegmentation, None),  # one image, any unit
+}
 
 
-def _config(unit: str, preset: str | None, **kwargs) -> CEECNetConfig:
-    """A config from factory arguments; a preset fixes the size arguments it names."""
-    if preset is None:
-        return CEECNetConfig(unit=unit, **kwargs)
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
-    defaults = {f.name: f.default for f in fields(CEECNetConfig)}
-    for key, value in PRESETS[preset].items():
-        if kwargs[key] not in (defaults[key], value):
+def create_ceecnet(
+    variant: str,
+    preset: str | None = None,
+    weights_path: str | Path | None = None,
+    **fields: Any,
+) -> nn.Module:
+    """Build a CEECNet-family model: the one factory behind the four registry names.
+
+    Args:
+        variant: a key of :data:`VARIANTS` (``"ceecnet_v1"``, ``"ceecnet_v2"``,
+            ``"fractal_resnet"``, ``"ceecnet_segmentation"``).
+        preset: a key of :data:`MODEL_PRESETS` (``"ceecnet-d6nf32"``, ``"ceecnet-tiny"``);
+            it sets ``depth``, ``nfilters``, ``nheads_start`` and ``psp_depth``, and
+            giving one of these a different value as well raises ``ValueError``.
+        weights_path: a state-dict file to load (:func:`~ceec_lab.models.utils.load_weights`).
+        **fields: any other field of :class:`CEECNetConfig` (``norm="group"``,
+            ``attention_depth=0``, ...); ``unit`` only for ``"ceecnet_segmentation"``,
+            the others fix their unit.
+
+    Returns:
+        A :class:`CEECNet` (change detection) or :class:`CEECNetSegmentation`.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(
+            f"unknown CEECNet variant {variant!r}; choose one of: {', '.join(VARIANTS)}"
+        )
+    model_class, unit = VARIANTS[variant]
+    if unit is not None:
+        if fields.setdefault("unit", unit) != unit:
             raise ValueError(
-                f"preset {preset!r} sets {key}={value}; drop preset or {key}={kwargs[key]}"
+                f"{variant} is built from {unit!r} units, got unit={fields['unit']!r}; "
+                "choose the variant of that unit instead"
             )
-    others = {key: value for key, value in kwargs.items() if key not in PRESETS[preset]}
-    return CEECNetConfig.from_preset(preset, unit=unit, **others)
+    config = CEECNetConfig.from_preset(preset, **fields)
+    return load_weights(model_class(config), weights_path)
 
 
-def ceecnet_v1(
-    in_channels: int = 3,
-    depth: int = 6,
-    nfilters: int = 32,
-    nheads_start: int = 4,
-    psp_depth: int = 4,
-    attention_depth: int = 5,
-    norm: str = "batch",
-    norm_groups: int = 4,
-    num_classes: int = 2,
-    upfuse: bool = False,
-    widths: int | tuple[int, ...] = 1,
-    preset: str | None = None,
-) -> CEECNet:
-    """CEECNet V1 change detector (the paper's main model); see :class:`CEECNetConfig`.
+def ceecnet_v1(**kwargs: Any) -> nn.Module:
+    """CEECNet V1 change detector (the paper's main model); arguments as :func:`create_ceecnet`."""
+    return create_ceecnet("ceecnet_v1", **kwargs)
 
-    ``preset`` (``"ceecnet-d6nf32"`` or ``"ceecnet-tiny"``) sets ``depth``,
-    ``nfilters``, ``nheads_start`` and ``psp_depth``; passing a different value
-    for one of these as well raises ``ValueError``.
+
+def ceecnet_v2(**kwargs: Any) -> nn.Module:
+    """CEECNet V2 change detector (CEEC units with Fusion); arguments as :func:`create_ceecnet`."""
+    return create_ceecnet("ceecnet_v2", **kwargs)
+
+
+def fractal_resnet(**kwargs: Any) -> nn.Module:
+    """Mantis with FracTAL ResNet units (the paper's second model); see :func:`create_ceecnet`."""
+    return create_ceecnet("fractal_resnet", **kwargs)
+
+
+def ceecnet_segmentation(**kwargs: Any) -> nn.Module:
+    """Single-input segmentation with CEECNet units (``unit=``, default ``"ceec_v1"``).
+
+    Arguments as :func:`create_ceecnet`.
     """
-    kwargs = dict(locals())  # the arguments above, as a dict
-    return CEECNet(_config("ceec_v1", kwargs.pop("preset"), **kwargs))
-
-
-def ceecnet_v2(
-    in_channels: int = 3,
-    depth: int = 6,
-    nfilters: int = 32,
-    nheads_start: int = 4,
-    psp_depth: int = 4,
-    attention_depth: int = 5,
-    norm: str = "batch",
-    norm_groups: int = 4,
-    num_classes: int = 2,
-    upfuse: bool = False,
-    widths: int | tuple[int, ...] = 1,
-    preset: str | None = None,
-) -> CEECNet:
-    """CEECNet V2 change detector (CEEC units with Fusion); arguments as :func:`ceecnet_v1`."""
-    kwargs = dict(locals())
-    return CEECNet(_config("ceec_v2", kwargs.pop("preset"), **kwargs))
-
-
-def fractal_resnet(
-    in_channels: int = 3,
-    depth: int = 6,
-    nfilters: int = 32,
-    nheads_start: int = 4,
-    psp_depth: int = 4,
-    attention_depth: int = 5,
-    norm: str = "batch",
-    norm_groups: int = 4,
-    num_classes: int = 2,
-    upfuse: bool = False,
-    widths: int | tuple[int, ...] = 1,
-    preset: str | None = None,
-) -> CEECNet:
-    """Mantis with FracTAL ResNet units (the paper's second model).
-
-    Arguments as :func:`ceecnet_v1`.
-    """
-    kwargs = dict(locals())
-    return CEECNet(_config("fractal_resnet", kwargs.pop("preset"), **kwargs))
-
-
-def ceecnet_segmentation(
-    in_channels: int = 3,
-    depth: int = 6,
-    nfilters: int = 32,
-    nheads_start: int = 4,
-    psp_depth: int = 4,
-    attention_depth: int = 5,
-    norm: str = "batch",
-    norm_groups: int = 4,
-    num_classes: int = 2,
-    upfuse: bool = False,
-    widths: int | tuple[int, ...] = 1,
-    preset: str | None = None,
-    unit: str = "ceec_v1",
-) -> CEECNetSegmentation:
-    """Single-input segmentation model with CEECNet units.
-
-    ``unit`` picks them (``"ceec_v1"``, ``"ceec_v2"`` or ``"fractal_resnet"``);
-    the other arguments are those of :func:`ceecnet_v1`.
-    """
-    kwargs = dict(locals())
-    return CEECNetSegmentation(_config(kwargs.pop("unit"), kwargs.pop("preset"), **kwargs))
+    return create_ceecnet("ceecnet_segmentation", **kwargs)
 
 
 __all__ = [
-    "PRESETS",
+    "MODEL_PRESETS",
     "UNITS",
+    "VARIANTS",
     "CEECNet",
     "CEECNetConfig",
     "CEECNetSegmentation",
@@ -396,6 +373,6 @@ __all__ = [
     "ceecnet_segmentation",
     "ceecnet_v1",
     "ceecnet_v2",
-    "check_input",
+    "create_ceecnet",
     "fractal_resnet",
 ]

@@ -23,11 +23,13 @@ padding with crop layers; instead ``H`` and ``W`` must be multiples of 32.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ceec_lab.models.fcn.blocks import BilinearUpsample, VGGBackbone
-from ceec_lab.models.utils import check_image
+from ceec_lab.models.utils import check_image, load_weights
 
 #: Height and width of the input must be multiples of this (five 2×2 max-pools).
 FCN_INPUT_MULTIPLE = 32
@@ -93,16 +95,40 @@ class FCN(nn.Module):
         return F.interpolate(scores, scale_factor=self.stride, mode="bilinear")  # (B, K, H, W)
 
 
-def fcn32s(in_channels: int = 3, num_classes: int = 5, width: int = 16) -> FCN:
-    """FCN-32s: scores from ``fc7`` only, upsampled ×32. See :class:`FCN`."""
-    return FCN(32, in_channels, num_classes, width)
+def fcn32s(
+    in_channels: int = 3,
+    num_classes: int = 5,
+    width: int = 16,
+    weights_path: str | Path | None = None,
+) -> FCN:
+    """FCN-32s: scores from ``fc7`` only, upsampled ×32. See :class:`FCN`.
+
+    ``weights_path``: a state-dict file to load (:func:`~ceec_lab.models.utils.load_weights`).
+    """
+    return load_weights(FCN(32, in_channels, num_classes, width), weights_path)
 
 
-def fcn16s(in_channels: int = 3, num_classes: int = 5, width: int = 16) -> FCN:
-    """FCN-16s: ``fc7`` scores ×2 + ``pool4`` scores, upsampled ×16. See :class:`FCN`."""
-    return FCN(16, in_channels, num_classes, width)
+def fcn16s(
+    in_channels: int = 3,
+    num_classes: int = 5,
+    width: int = 16,
+    weights_path: str | Path | None = None,
+) -> FCN:
+    """FCN-16s: ``fc7`` scores ×2 + ``pool4`` scores, upsampled ×16. See :class:`FCN`.
+
+    ``weights_path`` as in :func:`fcn32s`.
+    """
+    return load_weights(FCN(16, in_channels, num_classes, width), weights_path)
 
 
-def fcn8s(in_channels: int = 3, num_classes: int = 5, width: int = 16) -> FCN:
-    """FCN-8s: as FCN-16s, then ×2 + ``pool3`` scores, upsampled ×8. See :class:`FCN`."""
-    return FCN(8, in_channels, num_classes, width)
+def fcn8s(
+    in_channels: int = 3,
+    num_classes: int = 5,
+    width: int = 16,
+    weights_path: str | Path | None = None,
+) -> FCN:
+    """FCN-8s: as FCN-16s, then ×2 + ``pool3`` scores, upsampled ×8. See :class:`FCN`.
+
+    ``weights_path`` as in :func:`fcn32s`.
+    """
+    return load_weights(FCN(8, in_channels, num_classes, width), weights_path)

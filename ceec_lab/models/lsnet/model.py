@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -31,7 +32,7 @@ from ceec_lab.models.lsnet.blocks import (
     DiffFPN,
     LightSiameseBackbone,
 )
-from ceec_lab.models.utils import check_pair
+from ceec_lab.models.utils import check_pair, load_weights
 
 #: Height and width must be multiples of this (the backbone halves its input three times).
 LSNET_INPUT_MULTIPLE = 8
@@ -118,14 +119,26 @@ class LSNet(nn.Module):
         return LSNetOutput(logits, pairs)
 
 
-def lsnet(in_channels: int = 3, num_classes: int = 2, fpn: str = "diff") -> LSNet:
+def lsnet(
+    in_channels: int = 3,
+    num_classes: int = 2,
+    fpn: str = "diff",
+    weights_path: str | Path | None = None,
+) -> LSNet:
     """LSNet with the difference pyramid (``fpn="thin"``: the authors' thin variant).
 
     See :class:`LSNet`; 1,216,848 parameters with the defaults (1,176,728 thin).
+    ``weights_path``: a state-dict file to load (:func:`~ceec_lab.models.utils.load_weights`).
     """
-    return LSNet(LSNetConfig(in_channels=in_channels, num_classes=num_classes, fpn=fpn))
+    config = LSNetConfig(in_channels=in_channels, num_classes=num_classes, fpn=fpn)
+    return load_weights(LSNet(config), weights_path)
 
 
-def lsnet_densefpn(in_channels: int = 3, num_classes: int = 2) -> LSNet:
-    """LSNet with SNUNet-CD's dense pyramid, the paper's ablation (1,104,732 parameters)."""
-    return LSNet(LSNetConfig(in_channels=in_channels, num_classes=num_classes, fpn="dense"))
+def lsnet_densefpn(
+    in_channels: int = 3, num_classes: int = 2, weights_path: str | Path | None = None
+) -> LSNet:
+    """LSNet with SNUNet-CD's dense pyramid, the paper's ablation (1,104,732 parameters).
+
+    ``weights_path`` as in :func:`lsnet`.
+    """
+    return lsnet(in_channels, num_classes, "dense", weights_path)

@@ -1,4 +1,5 @@
-"""Building blocks shared by CEECNet, CEECNet V2 and FracTAL ResNet.
+"""Building blocks shared by CEECNet, CEECNet V2 and FracTAL ResNet (and, for comparison,
+softmax dot-product attention).
 
 Each block follows the reference implementation of Diakogiannis et al. (2021),
 "Looking for change? Roll the Dice and demand Attention" (Remote Sensing 13(18),
@@ -11,6 +12,9 @@ from ceec_lab.models.nn.attention import (
     FracTALSimilarity,
     RelativeFracTAL,
     SelfFracTAL,
+    dot_product_attention,
+    dot_product_self_attention,
+    dot_product_weights,
 )
 from ceec_lab.models.nn.attention_capture import AttentionMaps, capture_attention
 from ceec_lab.models.nn.combine import UpCombine, UpFuseCombine
@@ -42,6 +46,9 @@ __all__ = [
     "UpCombine",
     "UpFuseCombine",
     "capture_attention",
+    "dot_product_attention",
+    "dot_product_self_attention",
+    "dot_product_weights",
     "grid_max_pool",
     "make_norm",
     "upsample2x",

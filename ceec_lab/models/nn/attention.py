@@ -12,9 +12,16 @@ two axes at a time:
 
 Both maps lie in [0, 1] and weight the values ``v``; the cost is linear in the
 number of pixels.
+
+Softmax dot-product attention is here too, written out, for comparison:
+:func:`dot_product_attention`, and :func:`dot_product_self_attention`, a FracTAL
+layer with its similarity swapped for it (:mod:`ceec_lab.measure` compares
+their memory; notebook 03).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor, nn
@@ -31,13 +38,13 @@ class FracTALSimilarity(nn.Module):
     when nobody asks.
 
     Args:
-        depth: fractal depth ``D`` of the averaged Tanimoto with complement
+        attention_depth: fractal depth ``D`` of the averaged Tanimoto with complement
             (the reference default is 5).
     """
 
-    def __init__(self, depth: int = 5) -> None:
+    def __init__(self, attention_depth: int = 5) -> None:
         super().__init__()
-        self.depth = depth
+        self.attention_depth = attention_depth
 
     def forward(self, q: Tensor, k: Tensor) -> tuple[Tensor, Tensor]:
         """Return ``(spatial, channel)``, float32 whatever the input dtype.
@@ -45,8 +52,10 @@ class FracTALSimilarity(nn.Module):
         Args:
             q, k: ``(B, C, H, W)`` values in [0, 1].
         """
-        spatial = fractal_tanimoto_complement(q, k, self.depth, dim=1)  # (B, 1, H, W)
-        channel = fractal_tanimoto_complement(q, k, self.depth, dim=(2, 3))  # (B, C, 1, 1)
+        spatial = fractal_tanimoto_complement(q, k, self.attention_depth, dim=1)  # (B, 1, H, W)
+        channel = fractal_tanimoto_complement(
+            q, k, self.attention_depth, dim=(2, 3)
+        )  # (B, C, 1, 1)
         return spatial, channel
 
 
@@ -63,7 +72,7 @@ class RelativeFracTAL(nn.Module):
         in_channels: channels of the three inputs.
         nkeys: channels of ``q``, ``k``, ``v`` and of the output.
         nheads: convolution groups (attention heads).
-        depth: fractal depth ``D`` of the similarity.
+        attention_depth: fractal depth ``D`` of the similarity.
         norm: norm layer name (see :func:`~ceec_lab.models.nn.conv.make_norm`).
         norm_groups: groups for ``norm="group"``.
     """
@@ -73,7 +82,7 @@ class RelativeFracTAL(nn.Module):
         in_channels: int,
         nkeys: int,
         nheads: int = 1,
-        depth: int = 5,
+        attention_depth: int = 5,
         norm: NormName = "batch",
         norm_groups: int = 4,
     ) -> None:
@@ -82,7 +91,7 @@ class RelativeFracTAL(nn.Module):
         self.query = Conv2dNormed(in_channels, nkeys, **conv_args)
         self.key = Conv2dNormed(in_channels, nkeys, **conv_args)
         self.value = Conv2dNormed(in_channels, nkeys, **conv_args)
-        self.similarity = FracTALSimilarity(depth)
+        self.similarity = FracTALSimilarity(attention_depth)
         self.norm = make_norm(norm, nkeys, norm_groups)
 
     def forward(self, x_q: Tensor, x_k: Tensor, x_v: Tensor) -> Tensor:
@@ -122,3 +131,64 @@ class AttentionGate(nn.Module):
 
     def forward(self, target: Tensor, *inputs: Tensor) -> Tensor:
         return target * (1.0 + self.gamma * self.attention(*inputs))  # (B, C, H, W)
+
+
+# ----------------------------------------------------------------------------- dot-product
+
+
+def dot_product_weights(q: Tensor, k: Tensor) -> Tensor:
+    """The attention matrix ``softmax(Q Kᵀ / √C)`` over the ``HW`` pixels of a feature map.
+
+    Every pixel is a token of ``C`` features; row ``i`` says how much query
+    pixel ``i`` attends to each key pixel (it sums to 1).
+
+    Args:
+        q, k: ``(B, C, H, W)``.
+
+    Returns:
+        ``(B, HW, HW)``: every pixel against every pixel.
+    """
+    if q.ndim != 4 or q.shape != k.shape:
+        raise ValueError(
+            f"q and k must both be (B, C, H, W) of one shape, got {tuple(q.shape)} and "
+            f"{tuple(k.shape)}"
+        )
+    queries = q.flatten(2).transpose(1, 2)  # (B, HW, C)
+    keys = k.flatten(2)  # (B, C, HW)
+    scores = queries @ keys / math.sqrt(q.shape[1])  # (B, HW, HW)
+    return scores.softmax(dim=-1)  # (B, HW, HW), each row sums to 1
+
+
+def dot_product_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """Softmax dot-product attention over the ``HW`` pixels of a feature map.
+
+    ``softmax(Q Kᵀ / √C) V`` written out (not fused), so that the
+    ``(HW) × (HW)`` matrix is there to see: this is the textbook memory cost,
+    the one FracTAL avoids. (Fused kernels such as FlashAttention avoid storing
+    it too, by recomputing it tile by tile.)
+
+    Args:
+        q, k, v: ``(B, C, H, W)``.
+
+    Returns:
+        ``(B, C, H, W)``: every pixel a weighted mean of the values of all pixels.
+    """
+    if v.shape != q.shape:
+        raise ValueError(f"v must have the shape of q, {tuple(q.shape)}, got {tuple(v.shape)}")
+    weights = dot_product_weights(q, k)  # (B, HW, HW)
+    out = weights @ v.flatten(2).transpose(1, 2)  # (B, HW, C)
+    return out.transpose(1, 2).reshape(q.shape)  # (B, C, H, W)
+
+
+def dot_product_self_attention(layer: RelativeFracTAL, x: Tensor) -> Tensor:
+    """``layer`` with its FracTAL similarity swapped for dot-product attention.
+
+    The queries, keys, values and the output norm are the layer's own, so a
+    comparison of the two measures the similarity and nothing else.
+
+    Args:
+        layer: a :class:`~ceec_lab.models.nn.SelfFracTAL` (or relative) layer.
+        x: ``(B, C, H, W)`` input.
+    """
+    q, k, v = (projection(x).sigmoid() for projection in (layer.query, layer.key, layer.value))
+    return layer.norm(dot_product_attention(q, k, v))  # (B, nkeys, H, W)

@@ -43,7 +43,7 @@ class UpFuseCombine(nn.Module):
     Args:
         channels: channels of the skip and of the output.
         nheads: convolution groups / attention heads.
-        depth: fractal depth of the attention.
+        attention_depth: fractal depth ``D`` of the attention similarity.
         norm: norm layer name.
         norm_groups: groups for ``norm="group"``.
     """
@@ -52,14 +52,14 @@ class UpFuseCombine(nn.Module):
         self,
         channels: int,
         nheads: int = 1,
-        depth: int = 5,
+        attention_depth: int = 5,
         norm: NormName = "batch",
         norm_groups: int = 4,
     ) -> None:
         super().__init__()
         norm_args = dict(norm=norm, norm_groups=norm_groups)
         self.up = Conv2dNormed(2 * channels, channels, 3, groups=nheads, **norm_args)
-        self.fusion = Fusion(channels, nheads, depth, **norm_args)
+        self.fusion = Fusion(channels, nheads, attention_depth, **norm_args)
 
     def forward(self, low: Tensor, skip: Tensor) -> Tensor:
         up = torch.relu(self.up(upsample2x(low, "bilinear")))  # (B, C, H, W)

@@ -24,7 +24,7 @@ class CATFusion(nn.Module):
         in_channels: channels of each of the two inputs (and of the attention keys).
         out_channels: channels of the fused output.
         nheads: convolution groups of the attention and of the fusing convolution.
-        depth: fractal depth ``D`` of the attention similarity.
+        attention_depth: fractal depth ``D`` of the attention similarity.
         norm: norm layer name.
         norm_groups: groups for ``norm="group"``.
     """
@@ -34,12 +34,14 @@ class CATFusion(nn.Module):
         in_channels: int,
         out_channels: int,
         nheads: int = 1,
-        depth: int = 5,
+        attention_depth: int = 5,
         norm: NormName = "batch",
         norm_groups: int = 4,
     ) -> None:
         super().__init__()
-        att_args = dict(nheads=nheads, depth=depth, norm=norm, norm_groups=norm_groups)
+        att_args = dict(
+            nheads=nheads, attention_depth=attention_depth, norm=norm, norm_groups=norm_groups
+        )
         self.relative_12 = AttentionGate(RelativeFracTAL(in_channels, in_channels, **att_args))
         self.relative_21 = AttentionGate(RelativeFracTAL(in_channels, in_channels, **att_args))
         self.fuse = Conv2dNormed(
@@ -59,8 +61,8 @@ class Fusion(CATFusion):
         self,
         channels: int,
         nheads: int = 1,
-        depth: int = 5,
+        attention_depth: int = 5,
         norm: NormName = "batch",
         norm_groups: int = 4,
     ) -> None:
-        super().__init__(channels, channels, nheads, depth, norm, norm_groups)
+        super().__init__(channels, channels, nheads, attention_depth, norm, norm_groups)

@@ -33,15 +33,16 @@ def grid_max_pool(x: Tensor, cells: int) -> Tensor:
 
 
 class PSPPooling(nn.Module):
-    """The input plus ``depth`` pooled branches, concatenated and mixed by a 1×1 conv.
+    """The input plus ``psp_depth`` pooled branches, concatenated and mixed by a 1×1 conv.
 
-    Branch ``k = 0..depth−1`` splits the map into a ``2^k × 2^k`` grid, max-pools
+    Branch ``k = 0..psp_depth−1`` splits the map into a ``2^k × 2^k`` grid, max-pools
     every cell and applies a Conv2dNormed 1×1 (``out_channels``).
 
     Args:
         in_channels: channels of the input.
         out_channels: channels of every pooled branch and of the output.
-        depth: number of pooled branches; ``H, W`` must be divisible by ``2^(depth−1)``.
+        psp_depth: number of pooled branches; ``H, W`` must be divisible by
+            ``2^(psp_depth−1)``.
         norm: norm layer name.
         norm_groups: groups for ``norm="group"``.
     """
@@ -50,18 +51,18 @@ class PSPPooling(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        depth: int = 4,
+        psp_depth: int = 4,
         norm: NormName = "batch",
         norm_groups: int = 4,
     ) -> None:
         super().__init__()
-        if depth < 1:
-            raise ValueError(f"PSP depth must be >= 1, got {depth}")
+        if psp_depth < 1:
+            raise ValueError(f"psp_depth must be >= 1, got {psp_depth}")
         self.branches = nn.ModuleList(
             Conv2dNormed(in_channels, out_channels, 1, norm=norm, norm_groups=norm_groups)
-            for _ in range(depth)
+            for _ in range(psp_depth)
         )
-        mixed = in_channels + depth * out_channels
+        mixed = in_channels + psp_depth * out_channels
         self.mix = Conv2dNormed(mixed, out_channels, 1, norm=norm, norm_groups=norm_groups)
 
     def forward(self, x: Tensor) -> Tensor:

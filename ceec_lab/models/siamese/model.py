@@ -18,11 +18,13 @@ nearest valid size.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import Tensor, nn
 
 from ceec_lab.models.siamese.blocks import Decoder, Encoder
-from ceec_lab.models.utils import check_pair
+from ceec_lab.models.utils import check_pair, load_weights
 
 #: Height and width of the inputs must be multiples of this (four 2×2 max-pools).
 SIAMESE_INPUT_MULTIPLE = 16
@@ -105,16 +107,40 @@ class FCSiamDiff(_SiameseFC):
         return (skip1 - skip2).abs()  # (B, C_i, H_i, W_i): zero where the dates agree
 
 
-def fc_ef(in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> FCEF:
-    """FC-EF (early fusion). See :class:`FCEF`."""
-    return FCEF(in_channels, num_classes, dropout)
+def fc_ef(
+    in_channels: int = 3,
+    num_classes: int = 2,
+    dropout: float = 0.2,
+    weights_path: str | Path | None = None,
+) -> FCEF:
+    """FC-EF (early fusion). See :class:`FCEF`.
+
+    ``weights_path``: a state-dict file to load (:func:`~ceec_lab.models.utils.load_weights`).
+    """
+    return load_weights(FCEF(in_channels, num_classes, dropout), weights_path)
 
 
-def fc_siam_conc(in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> FCSiamConc:
-    """FC-Siam-conc (siamese, concatenated skips). See :class:`FCSiamConc`."""
-    return FCSiamConc(in_channels, num_classes, dropout)
+def fc_siam_conc(
+    in_channels: int = 3,
+    num_classes: int = 2,
+    dropout: float = 0.2,
+    weights_path: str | Path | None = None,
+) -> FCSiamConc:
+    """FC-Siam-conc (siamese, concatenated skips). See :class:`FCSiamConc`.
+
+    ``weights_path`` as in :func:`fc_ef`.
+    """
+    return load_weights(FCSiamConc(in_channels, num_classes, dropout), weights_path)
 
 
-def fc_siam_diff(in_channels: int = 3, num_classes: int = 2, dropout: float = 0.2) -> FCSiamDiff:
-    """FC-Siam-diff (siamese, absolute-difference skips). See :class:`FCSiamDiff`."""
-    return FCSiamDiff(in_channels, num_classes, dropout)
+def fc_siam_diff(
+    in_channels: int = 3,
+    num_classes: int = 2,
+    dropout: float = 0.2,
+    weights_path: str | Path | None = None,
+) -> FCSiamDiff:
+    """FC-Siam-diff (siamese, absolute-difference skips). See :class:`FCSiamDiff`.
+
+    ``weights_path`` as in :func:`fc_ef`.
+    """
+    return load_weights(FCSiamDiff(in_channels, num_classes, dropout), weights_path)

@@ -2,16 +2,18 @@
 FracTAL vs softmax dot-product attention.
 
 :func:`model_cost` gives the three numbers papers quote for a network (parameters,
-GFLOPs per input, CPU latency); notebook 04 and ``benchmarks/`` set them against
-accuracy.
+GFLOPs per input, CPU latency); notebook 04 and the scripts in ``benchmarks/`` set
+them against accuracy.
 
 Dot-product attention (Vaswani et al. 2017) compares every pixel with every
 other pixel: for an ``H × W`` feature map it builds an ``(HW) × (HW)`` matrix,
 so its memory grows with the *square* of the number of pixels. FracTAL
 (paper §3.2) only builds a ``(B, 1, H, W)`` spatial and a ``(B, C, 1, 1)``
-channel map, so its memory grows *linearly*. This module measures both at the
-sizes of the paper's depth-6 D6nf32 encoder, forward and backward (training
-keeps what the backward pass needs, so that is the cost that matters).
+channel map, so its memory grows *linearly*. :func:`attention_memory_table`
+measures both (:func:`~ceec_lab.models.nn.attention.dot_product_self_attention`
+is the layer with its similarity swapped) at the sizes of the paper's depth-6
+D6nf32 encoder, forward and backward (training keeps what the backward pass
+needs, so that is the cost that matters).
 
 Example::
 
@@ -35,8 +37,8 @@ from torch import Tensor, nn
 from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
-from ceec_lab.config import is_quick
-from ceec_lab.models.nn import RelativeFracTAL, SelfFracTAL
+from ceec_lab.models.nn import SelfFracTAL, dot_product_self_attention
+from ceec_lab.settings import is_quick
 
 #: Bytes in a MiB.
 MIB = 2**20
@@ -353,64 +355,6 @@ def _time_per_gflop(rows: Sequence[dict[str, Any]]) -> str:
     )
 
 
-def dot_product_weights(q: Tensor, k: Tensor) -> Tensor:
-    """The attention matrix ``softmax(Q Kᵀ / √C)`` over the ``HW`` pixels of a feature map.
-
-    Every pixel is a token of ``C`` features; row ``i`` says how much query
-    pixel ``i`` attends to each key pixel (it sums to 1).
-
-    Args:
-        q, k: ``(B, C, H, W)``.
-
-    Returns:
-        ``(B, HW, HW)``: every pixel against every pixel.
-    """
-    if q.ndim != 4 or q.shape != k.shape:
-        raise ValueError(
-            f"q and k must both be (B, C, H, W) of one shape, got {tuple(q.shape)} and "
-            f"{tuple(k.shape)}"
-        )
-    queries = q.flatten(2).transpose(1, 2)  # (B, HW, C)
-    keys = k.flatten(2)  # (B, C, HW)
-    scores = queries @ keys / math.sqrt(q.shape[1])  # (B, HW, HW)
-    return scores.softmax(dim=-1)  # (B, HW, HW), each row sums to 1
-
-
-def dot_product_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-    """Softmax dot-product attention over the ``HW`` pixels of a feature map.
-
-    ``softmax(Q Kᵀ / √C) V`` written out (not fused), so that the
-    ``(HW) × (HW)`` matrix is there to see: this is the textbook memory cost,
-    the one FracTAL avoids. (Fused kernels such as FlashAttention avoid storing
-    it too, by recomputing it tile by tile.)
-
-    Args:
-        q, k, v: ``(B, C, H, W)``.
-
-    Returns:
-        ``(B, C, H, W)``: every pixel a weighted mean of the values of all pixels.
-    """
-    if v.shape != q.shape:
-        raise ValueError(f"v must have the shape of q, {tuple(q.shape)}, got {tuple(v.shape)}")
-    weights = dot_product_weights(q, k)  # (B, HW, HW)
-    out = weights @ v.flatten(2).transpose(1, 2)  # (B, HW, C)
-    return out.transpose(1, 2).reshape(q.shape)  # (B, C, H, W)
-
-
-def dot_product_self_attention(layer: RelativeFracTAL, x: Tensor) -> Tensor:
-    """``layer`` with its FracTAL similarity swapped for dot-product attention.
-
-    The queries, keys, values and the output norm are the layer's own, so a
-    comparison of the two measures the similarity and nothing else.
-
-    Args:
-        layer: a :class:`~ceec_lab.models.nn.SelfFracTAL` (or relative) layer.
-        x: ``(B, C, H, W)`` input.
-    """
-    q, k, v = (projection(x).sigmoid() for projection in (layer.query, layer.key, layer.value))
-    return layer.norm(dot_product_attention(q, k, v))  # (B, nkeys, H, W)
-
-
 def encoder_level_shape(level: int, nfilters: int = 32, size: int = 256) -> tuple[int, int]:
     """``(channels, side)`` of encoder level ``level`` of a D6nf32 CEECNet on ``size`` inputs."""
     return nfilters * 2**level, size // 2**level
@@ -528,9 +472,6 @@ __all__ = [
     "count_flops",
     "count_parameters",
     "cpu_latency",
-    "dot_product_attention",
-    "dot_product_self_attention",
-    "dot_product_weights",
     "encoder_level_shape",
     "format_bytes",
     "markdown_cost_table",

@@ -1,18 +1,13 @@
-"""Peak-memory measurement and the FracTAL vs dot-product attention table."""
+"""Peak-memory measurement and the FracTAL vs dot-product attention memory table."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
-import torch.nn.functional as F
 
-from ceec_lab.benchmarking import (
+from ceec_lab.measure import (
     attention_memory_row,
     attention_memory_table,
-    dot_product_attention,
-    dot_product_weights,
     format_bytes,
     markdown_memory_table,
     peak_memory,
@@ -67,40 +62,6 @@ def test_peak_memory_rejects_bad_arguments() -> None:
         peak_memory(lambda: None, device="meta")
 
 
-def test_dot_product_weights_compare_every_pixel_with_every_pixel() -> None:
-    q, k = torch.rand(2, 4, 3, 5), torch.rand(2, 4, 3, 5)
-    weights = dot_product_weights(q, k)
-    assert weights.shape == (2, 15, 15)
-    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 15))
-    # one entry by hand: softmax over key pixels of <q_i, k_j> / sqrt(C)
-    scores = torch.einsum("c,cj->j", q[0, :, 0, 0], k[0].flatten(1)) / 2.0
-    torch.testing.assert_close(weights[0, 0], scores.softmax(0))
-
-
-def test_dot_product_attention_matches_torch() -> None:
-    q, k, v = (torch.rand(2, 8, 4, 4) for _ in range(3))
-    tokens = [t.flatten(2).transpose(1, 2) for t in (q, k, v)]  # (B, HW, C)
-    expected = F.scaled_dot_product_attention(*tokens).transpose(1, 2).reshape(2, 8, 4, 4)
-    torch.testing.assert_close(dot_product_attention(q, k, v), expected)
-
-
-def test_equal_keys_average_the_values() -> None:
-    q, v = torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4)
-    out = dot_product_attention(q, torch.ones(1, 3, 4, 4), v)
-    torch.testing.assert_close(out, v.mean(dim=(2, 3), keepdim=True).expand_as(v))
-
-
-def test_dot_product_attention_rejects_mismatched_shapes() -> None:
-    with pytest.raises(ValueError, match="q and k must both be"):
-        dot_product_attention(
-            torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 5), torch.rand(1, 3, 4, 4)
-        )
-    with pytest.raises(ValueError, match="v must have the shape of q"):
-        dot_product_attention(
-            torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), torch.rand(1, 2, 4, 4)
-        )
-
-
 def test_fractal_is_lighter_where_pixels_outnumber_channels() -> None:
     row = attention_memory_row(2)  # C = 128 on 64×64: HW = 4096
     assert (row["channels"], row["side"], row["pixels"]) == (128, 64, 4096)
@@ -150,10 +111,3 @@ def test_attention_memory_row_rejects_a_bad_level() -> None:
 )
 def test_format_bytes(nbytes: int, text: str) -> None:
     assert format_bytes(nbytes) == text
-
-
-def test_sqrt_scaling_is_by_channels() -> None:
-    q = torch.zeros(1, 4, 1, 2)
-    q[0, :, 0, 0] = 1.0
-    weights = dot_product_weights(q, q)[0, 0]  # scores 4/√4 = 2 and 0
-    torch.testing.assert_close(weights, torch.tensor([1.0, math.exp(-2.0)]) / (1 + math.exp(-2.0)))
