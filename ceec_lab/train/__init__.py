@@ -8,6 +8,14 @@ Typical use in a notebook::
     history = trainer.fit(train_loader, val_loader, num_epochs=10)
     history.epochs[-1]["val_f1"]
 
+Checkpoints and early stopping are callbacks too; a checkpoint continues a run
+(in a later session, with a trainer built the same way)::
+
+    checkpoint = Checkpoint("runs/unet")
+    trainer = Trainer(model, loss_fn, callbacks=[EarlyStopping(patience=5), checkpoint])
+    trainer.fit(train_loader, val_loader, num_epochs=10)
+    trainer.fit(train_loader, val_loader, num_epochs=20, resume=checkpoint.last_path)
+
 From a YAML config (what ``ceec-lab train`` does)::
 
     from ceec_lab.train import load_config, run_training

@@ -9,12 +9,18 @@ The :class:`~ceec_lab.train.Trainer` calls, on every callback that has them,
 * ``on_train_end(trainer)``
 
 Any object with some of these methods works (duck typing); subclassing
-:class:`Callback` just documents the intent. A callback stops training by setting
+:class:`Callback` just documents the intent. Callbacks run in ascending
+``order`` (0 unless set; equal orders keep the list order): :class:`Checkpoint`
+has a high one, so it saves what the others changed in the same epoch.
+
+A callback reads the trainer's attributes (``model``, ``optimizer``,
+``loss_fn``, ``history``, ``epoch``, and during :meth:`~ceec_lab.train.Trainer.fit`
+its ``train_loader`` and ``val_loader``) and stops training by setting
 ``trainer.stop_training = True``: set in ``on_step_end`` it ends the epoch early
 (validation and ``on_epoch_end`` still run), in ``on_epoch_end`` it ends the run.
 Callbacks with state that a resumed run needs (a best value, a patience
-counter) expose ``state_dict()``/``load_state_dict()``; the trainer stores it in
-its checkpoints.
+counter) expose ``state_dict()``/``load_state_dict()``; checkpoints store it
+(:func:`~ceec_lab.train.checkpoints.training_state`).
 
 Epochs are numbered from 1.
 """
@@ -27,6 +33,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ceec_lab.train.checkpoints import save_checkpoint
+
 if TYPE_CHECKING:
     from ceec_lab.train.history import History
     from ceec_lab.train.trainer import Trainer
@@ -35,7 +43,13 @@ logger = logging.getLogger(__name__)
 
 
 class Callback:
-    """Base class: every hook does nothing. Override the ones you need."""
+    """Base class: every hook does nothing. Override the ones you need.
+
+    Attributes:
+        order: callbacks with a lower order run first.
+    """
+
+    order: int = 0
 
     def on_train_start(self, trainer: Trainer) -> None:
         pass
@@ -103,6 +117,10 @@ class EarlyStopping(Callback):
         self.patience = patience
         self.wait = 0
 
+    def on_train_start(self, trainer: Trainer) -> None:
+        if self.monitor.key.startswith("val_") and trainer.val_loader is None:
+            raise ValueError(f"EarlyStopping watches {self.monitor.key}: pass a val_loader to fit")
+
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         if self.monitor.update(self.monitor.value(logs)):
             self.wait = 0
@@ -128,20 +146,33 @@ class EarlyStopping(Callback):
 class Checkpoint(Callback):
     """Save ``last.pt`` after every epoch and ``best.pt`` when ``monitor`` improves.
 
-    The trainer runs checkpoint callbacks after all others, so a checkpoint holds
-    what the other callbacks changed at the end of the epoch (the loss depth and
-    learning rate of an evolving schedule, an early-stopping counter).
+    Each file holds the whole run (:func:`~ceec_lab.train.checkpoints.training_state`);
+    continue it with ``trainer.fit(..., resume=checkpoint.last_path)``. Its
+    ``order`` puts it after the other callbacks, so a checkpoint holds what they
+    changed at the end of the epoch (the loss depth and learning rate of an
+    evolving schedule, an early-stopping counter).
 
     Args:
         dirpath: folder for the ``.pt`` files.
         monitor: epoch-log key deciding the best model; epochs without it (no
             validation loader) only update ``last.pt``.
         mode: ``"min"`` or ``"max"``.
+        config: a plain dict stored in every file (the CLI stores its experiment
+            config there, so ``evaluate``/``predict`` can rebuild the model).
     """
 
-    def __init__(self, dirpath: str | Path, monitor: str = "val_loss", mode: str = "min") -> None:
+    order = 100
+
+    def __init__(
+        self,
+        dirpath: str | Path,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        config: dict | None = None,
+    ) -> None:
         self.dirpath = Path(dirpath)
         self.monitor = _Monitor(monitor, mode)
+        self.config = config
 
     @property
     def last_path(self) -> Path:
@@ -155,8 +186,9 @@ class Checkpoint(Callback):
         # Update the best value first, so that last.pt stores the new one.
         improved = self.monitor.key in logs and self.monitor.update(self.monitor.value(logs))
         if improved:
-            trainer.save_checkpoint(self.best_path)
-        trainer.save_checkpoint(self.last_path)  # last, so it is what `resume` and errors name
+            save_checkpoint(trainer, self.best_path, self.config)
+        # Written last, so it is the trainer's last_checkpoint, which its errors name.
+        save_checkpoint(trainer, self.last_path, self.config)
 
     def state_dict(self) -> dict[str, float]:
         return {"best": self.monitor.best}

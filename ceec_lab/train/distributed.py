@@ -120,3 +120,8 @@ def all_reduce_sum(value: Tensor) -> Tensor:
     value = value.clone()
     dist.all_reduce(value, op=dist.ReduceOp.SUM)
     return value
+
+
+def all_reduce_mean(value: Tensor) -> Tensor:
+    """The mean of ``value`` over all processes (``value`` itself when not distributed)."""
+    return all_reduce_sum(value) / get_world_size()

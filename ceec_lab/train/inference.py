@@ -172,6 +172,39 @@ def _single_pass(
     return torch.cat(outputs)[..., :h, :w]  # (B, K, H, W)
 
 
+@torch.no_grad()
+def predict_probs(
+    model: nn.Module,
+    x1: Tensor,
+    x2: Tensor | None = None,
+    window: int | None = None,
+    stride: int = PAPER_STRIDE,
+) -> Tensor:
+    """Class probabilities ``(B, K, H, W)`` of a batch, in float32 on the CPU.
+
+    The model is put in eval mode and the images are moved to its device.
+
+    Args:
+        model: a kit model (``task``, ``output`` attributes; without ``window``
+            a model without ``output`` counts as returning logits).
+        x1: ``(B, C, H, W)`` images (the first date for change models).
+        x2: the second date, change models only.
+        window: ``None``: one forward pass of the whole batch. A size: overlapping
+            windows of that size every ``stride`` pixels (:func:`sliding_window_probs`),
+            for images larger than, or not divisible like, the training tiles.
+    """
+    model.eval()
+    device = model_device(model)
+    x1 = x1.to(device)
+    x2 = None if x2 is None else x2.to(device)
+    if window is not None:
+        probs = sliding_window_probs(model, x1, x2, window=window, stride=stride)
+    else:
+        inputs = [x1] if x2 is None else [x1, x2]
+        probs = output_to_probs(model(*inputs), getattr(model, "output", "logits"))
+    return probs.float().cpu()
+
+
 def model_device(model: nn.Module) -> torch.device:
     """Where the model's tensors live (the CPU for a model without any)."""
     tensors = [*model.parameters(), *model.buffers()]

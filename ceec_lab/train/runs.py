@@ -39,6 +39,7 @@ from ceec_lab.data.io import band_count
 from ceec_lab.files import atomic_folder, atomic_path, check_output_folder, save_json
 from ceec_lab.settings import get_device
 from ceec_lab.train import distributed as dist
+from ceec_lab.train.callbacks import Checkpoint, EarlyStopping
 from ceec_lab.train.checkpoints import StoredModel, read_checkpoint
 from ceec_lab.train.config import (
     ConfigError,
@@ -289,7 +290,8 @@ def make_trainer(
     progress: bool = True,
     schedule: bool = True,
 ) -> Trainer:
-    """A :class:`Trainer` set up as ``config.train`` says (the config goes into checkpoints)."""
+    """A :class:`Trainer` set up as ``config.train`` says; with ``checkpoint_dir`` it
+    writes checkpoints there, which store the config."""
     train = experiment.config.train
     scheduler, callbacks = build_schedule(train) if schedule else (None, [])
     if schedule and train.schedule == "paper" and not hasattr(experiment.loss_fn, "depth"):
@@ -298,6 +300,10 @@ def make_trainer(
             f"{experiment.config.loss.name!r} has none; use 'fractal_tanimoto' or 'multitask'"
         )
     try:
+        if train.early_stopping_patience is not None:
+            callbacks.append(EarlyStopping("val_loss", patience=train.early_stopping_patience))
+        if checkpoint_dir is not None:
+            callbacks.append(Checkpoint(checkpoint_dir, config=experiment.config.to_dict()))
         return Trainer(
             experiment.model,
             experiment.loss_fn,
@@ -308,11 +314,8 @@ def make_trainer(
             amp=train.amp,
             grad_clip=train.grad_clip,
             callbacks=callbacks,
-            checkpoint_dir=checkpoint_dir,
             seed=train.seed,
-            early_stopping_patience=train.early_stopping_patience,
             progress=progress,
-            config=experiment.config.to_dict(),
         )
     except (TypeError, ValueError) as error:
         raise ConfigError(str(error)) from error
@@ -360,7 +363,8 @@ def run_training(
                 (out_dir / name).unlink(missing_ok=True)
         with atomic_path(out_dir / "config.yaml") as tmp:
             tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    history = trainer.fit(train_loader, val_loader, config.train.num_epochs, resume=resume)
+    last = out_dir / "last.pt" if resume else None
+    history = trainer.fit(train_loader, val_loader, config.train.num_epochs, resume=last)
     if dist.is_main_process():
         save_json(history.state_dict(), out_dir / "history.json")
     return history

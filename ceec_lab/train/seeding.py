@@ -4,7 +4,8 @@ Three global generators matter in a PyTorch run: Python's :mod:`random`, NumPy's
 global generator and torch's (weight init, dropout, ``DataLoader`` shuffling). A
 checkpoint stores all three so that a resumed run draws the same numbers the
 uninterrupted run would have drawn. An augmentation with a generator of its own
-(:class:`~ceec_lab.data.ChangeAugmentation`) is saved by the trainer beside them.
+(:class:`~ceec_lab.data.ChangeAugmentation`) is saved beside them
+(:func:`augmentation_state`).
 
 ``DataLoader`` worker processes each get a copy of the dataset, so their random
 state cannot be saved from the main process. :func:`seed_worker` instead derives
@@ -15,6 +16,8 @@ the main process's torch generator: restoring that one restores the workers too.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -70,3 +73,26 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def augmentation_state(loader: Iterable | None) -> list[dict[str, Any]]:
+    """The state of the training data's augmentation: ``[state]`` when the loader's
+    dataset has a ``transform`` with a generator of its own (``state_dict``), else ``[]``."""
+    return [t.state_dict() for t in _stateful_transforms(loader)]
+
+
+def set_augmentation_state(loader: Iterable | None, states: list[dict[str, Any]]) -> None:
+    """Restore :func:`augmentation_state` into ``loader``'s transform.
+
+    Nothing happens unless the saved list and the loader agree on having such a
+    transform (a run saved without augmentation, or resumed without it).
+    """
+    transforms = _stateful_transforms(loader)
+    if len(states) == len(transforms):
+        for transform, state in zip(transforms, states, strict=True):
+            transform.load_state_dict(state)
+
+
+def _stateful_transforms(loader: Iterable | None) -> list[Any]:
+    transform = getattr(getattr(loader, "dataset", None), "transform", None)
+    return [transform] if hasattr(transform, "state_dict") else []

@@ -21,14 +21,17 @@ any other loss, and the metrics, see only its logits.
 
 Everything else - plots, the evolving loss depth of the paper, checkpoints,
 early stopping - hooks in through callbacks (:mod:`ceec_lab.train.callbacks`).
+The helpers keep the loop short: :mod:`~ceec_lab.train.distributed` (DDP),
+:mod:`~ceec_lab.train.checkpoints` (what a checkpoint holds, resuming),
+:mod:`~ceec_lab.train.inference` (prediction).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +42,11 @@ from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
 
 from ceec_lab.config import get_device
-from ceec_lab.files import load_torch, save_torch
 from ceec_lab.train import distributed as dist
-from ceec_lab.train.callbacks import Checkpoint, EarlyStopping
+from ceec_lab.train.checkpoints import load_checkpoint
 from ceec_lab.train.history import History
-from ceec_lab.train.inference import OUTPUT_KINDS, output_to_probs, sliding_window_probs
-from ceec_lab.train.seeding import get_rng_state, seed_everything, set_rng_state
+from ceec_lab.train.inference import OUTPUT_KINDS, PAPER_STRIDE, output_to_probs, predict_probs
+from ceec_lab.train.seeding import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +103,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 class Trainer:
-    """Fits, evaluates and checkpoints a kit model.
+    """Fits and evaluates a kit model.
 
     Args:
         model: a kit model (``task`` and ``output`` attributes).
@@ -121,18 +123,13 @@ class Trainer:
             ``"bf16"`` or ``"fp16"`` choose explicitly.
         grad_clip: clip the global gradient norm to this value.
         callbacks: objects with any of the hooks of
-            :class:`~ceec_lab.train.callbacks.Callback`.
-        checkpoint_dir: when given, ``last.pt`` is written after every epoch and
-            ``best.pt`` when the validation loss improves.
+            :class:`~ceec_lab.train.callbacks.Callback`, e.g.
+            ``[EarlyStopping(patience=5), Checkpoint("runs/unet")]``.
         seed: seeds Python, NumPy and torch when the trainer is built.
-        early_stopping_patience: stop when the validation loss has not improved
-            for this many epochs.
         progress: show tqdm progress bars.
         metrics: a torchmetrics ``MetricCollection``; defaults to
             :func:`ceec_lab.metrics.change_metrics` or
             :func:`ceec_lab.metrics.segmentation_metrics`.
-        config: a plain dict stored in every checkpoint (the CLI stores its
-            config there, so ``evaluate``/``predict`` can rebuild the model).
 
     A model without trainable parameters (the differencing + Otsu baseline) has
     nothing to fit: :meth:`fit` then logs so, runs one validation pass and
@@ -146,7 +143,8 @@ class Trainer:
         history: the :class:`History` of the run (continued by resumes).
         epoch, step: epochs and optimisation steps completed so far.
         stop_training: set it to ``True`` from a callback to stop.
-        last_checkpoint: the path of the last checkpoint written or loaded.
+        train_loader, val_loader: the loaders of the current :meth:`fit`.
+        last_checkpoint: the last checkpoint written or loaded (its errors name it).
         device, amp_dtype: where and in which precision the model runs.
     """
 
@@ -163,65 +161,40 @@ class Trainer:
         amp: bool | str | None = None,
         grad_clip: float | None = None,
         callbacks: Iterable[Any] = (),
-        checkpoint_dir: str | Path | None = None,
         seed: int = 0,
-        early_stopping_patience: int | None = None,
         progress: bool = True,
         metrics: nn.Module | None = None,
-        config: dict | None = None,
     ) -> None:
-        self.model = model
         self.task = _resolve_task(model, task)
         self.output = getattr(model, "output", "logits")
-        self.loss_fn = loss_fn
-        self.loss_expects = getattr(loss_fn, "expects", "logits")
-        _check_output_and_loss(self.output, self.loss_expects)
-        self.loss_takes_features = getattr(loss_fn, "takes_features", False)
-        if self.loss_takes_features and self.output != "logits_features":
-            raise ValueError(
-                f"the loss needs the model's features (model.output 'logits_features', e.g. "
-                f"lsnet) but the model's output is {self.output!r}"
-            )
+        _check_loss(self.output, loss_fn)
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0 or None, got {grad_clip!r}")
-        self.num_classes = num_classes
-        self.grad_clip = grad_clip
-        self.progress = progress
-        self.config = config
-        self.seed = seed
+        self.model, self.loss_fn, self.num_classes = model, loss_fn, num_classes
+        self.grad_clip, self.seed, self.progress = grad_clip, seed, progress
         seed_everything(seed)
         self.device = dist.init_distributed(get_device(None if device is None else str(device)))
         self.model.to(self.device)
-        self._setup_optimisation(optimizer, lr, scheduler, amp)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        if optimizer is None and self.params:
+            optimizer = torch.optim.Adam(self.params, lr=lr, betas=(0.9, 0.999))
+        self.optimizer = optimizer
+        self.scheduler = _build_scheduler(scheduler, optimizer)
+        self.amp_dtype = _resolve_amp(amp, self.device)
+        use_scaler = self.amp_dtype == torch.float16 and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.metrics = (
             _default_metrics(self.task, num_classes) if metrics is None else metrics
         ).to(self.device)
-        self.early_stopping_patience = early_stopping_patience
-        self.callbacks = _arrange_callbacks(callbacks, checkpoint_dir, early_stopping_patience)
+        self.callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))
+        self._train_model = dist.wrap_model(model, self.device) if self.params else model
         self.history = History()
         self.epoch = 0  # epochs completed
         self.step = 0  # optimisation steps completed
         self.stop_training = False
+        self.train_loader: DataLoader | None = None
+        self.val_loader: DataLoader | None = None
         self.last_checkpoint: Path | None = None
-        self._augmentations: list[Any] = []  # training transforms whose state is saved
-        self._train_model = dist.wrap_model(model, self.device) if self.params else model
-
-    def _setup_optimisation(self, optimizer, lr, scheduler, amp) -> None:
-        """Optimizer (Adam by default), scheduler and mixed precision."""
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = optimizer
-        if optimizer is None and self.params:
-            self.optimizer = torch.optim.Adam(self.params, lr=lr, betas=(0.9, 0.999))
-        if scheduler is not None and not isinstance(scheduler, SCHEDULER_TYPES):
-            if not callable(scheduler):
-                raise TypeError(
-                    f"scheduler must be a torch scheduler or a factory, got {scheduler!r}"
-                )
-            scheduler = scheduler(self.optimizer)  # a factory: optimizer -> scheduler
-        self.scheduler = scheduler
-        self.amp_dtype = _resolve_amp(amp, self.device)
-        use_scaler = self.amp_dtype == torch.float16 and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -229,7 +202,7 @@ class Trainer:
         train_loader: DataLoader,
         val_loader: DataLoader | None = None,
         num_epochs: int = 1,
-        resume: bool | str | Path = False,
+        resume: str | Path | None = None,
     ) -> History:
         """Train until epoch ``num_epochs`` (a total, counted from the first epoch).
 
@@ -239,8 +212,9 @@ class Trainer:
                 metrics enter the history with the prefix ``val_``.
             num_epochs: the epoch to train up to. A trainer that has done 2
                 epochs (or was resumed from epoch 2) and is asked for 5 trains 3.
-            resume: ``True`` loads ``checkpoint_dir/last.pt``, a path loads that
-                checkpoint; training continues the same history.
+            resume: a checkpoint to continue from, e.g. ``checkpoint.last_path``
+                of a :class:`~ceec_lab.train.callbacks.Checkpoint`; training
+                continues the same history.
 
         Returns:
             The :class:`History` (also ``trainer.history``).
@@ -251,15 +225,12 @@ class Trainer:
         """
         if not isinstance(num_epochs, int) or num_epochs < 1:
             raise ValueError(f"num_epochs must be an int >= 1, got {num_epochs!r}")
-        if self.early_stopping_patience is not None and val_loader is None:
-            raise ValueError("early_stopping_patience watches val_loss: pass a val_loader")
-        self._augmentations = _stateful_transforms(train_loader)
-        if resume:
-            self.load_checkpoint(self._resume_path(resume))
-        train_loader = dist.shard_loader(train_loader, self.seed)
-        val_loader = None if val_loader is None else dist.shard_loader(val_loader, self.seed)
+        self.train_loader = dist.shard_loader(train_loader, self.seed)
+        self.val_loader = None if val_loader is None else dist.shard_loader(val_loader, self.seed)
+        if resume is not None:
+            load_checkpoint(self, resume)
         if self.optimizer is None:
-            return self._evaluate_only(val_loader)
+            return self._evaluate_only()
         if self.epoch >= num_epochs:
             logger.info(
                 "already trained %d epochs (num_epochs=%d): nothing to do", self.epoch, num_epochs
@@ -267,49 +238,37 @@ class Trainer:
             return self.history
         self.stop_training = False
         self._call("on_train_start")
-        # Updated by hand, not iterated: an early stop then closes the bar as finished.
-        epochs = self._progress_bar(
-            total=num_epochs - self.epoch, desc="epochs", leave=not WIDGET_BARS
-        )
-        shown = not epochs.disable
-        try:
+        with self._epochs_bar(num_epochs - self.epoch) as bar:
             for epoch in range(self.epoch + 1, num_epochs + 1):
-                logs = self._run_epoch(train_loader, val_loader, epoch)
-                epochs.update()
-                epochs.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")})
+                logs = self._run_epoch(epoch)
+                bar.update()
+                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k.endswith("loss")})
                 if self.stop_training:
-                    epochs.total = epochs.n  # no failure: a bar closed short of its total stays red
                     break
-        except KeyboardInterrupt:
-            epochs.close()
-            raise TrainingInterrupted(self.epoch, self.last_checkpoint) from None
-        epochs.close()
-        if WIDGET_BARS and shown:
-            print(epochs)  # the bar as text: "epochs: 100%|███| 5/5 [00:12<00:00, ...]"
         self._call("on_train_end")
         return self.history
 
-    def _run_epoch(
-        self, train_loader: DataLoader, val_loader: DataLoader | None, epoch: int
-    ) -> dict:
-        dist.set_epoch(train_loader, epoch)
+    def _run_epoch(self, epoch: int) -> dict[str, Any]:
+        """Train one epoch, validate, step the scheduler; returns the epoch's record."""
+        dist.set_epoch(self.train_loader, epoch)
         self._call("on_epoch_start", epoch)
         logs: dict[str, Any] = {"epoch": epoch, "lr": self.lr}
         if getattr(self.loss_fn, "depth", None) is not None:
             logs["loss_depth"] = self.loss_fn.depth
-        logs["train_loss"] = self._train_epoch(train_loader, epoch)
-        if val_loader is not None:
-            logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+        logs["train_loss"] = self._train_epoch(epoch)
+        if self.val_loader is not None:
+            logs.update({f"val_{k}": v for k, v in self.evaluate(self.val_loader).items()})
         self._step_scheduler(logs)
         self.epoch = epoch
         self.history.epochs.append(logs)
         self._call("on_epoch_end", epoch, logs)
         return logs
 
-    def _train_epoch(self, loader: DataLoader, epoch: int) -> float:
+    def _train_epoch(self, epoch: int) -> float:
+        """One pass over the training loader; returns the mean step loss."""
         self._train_model.train()
         losses = []
-        bar = self._progress_bar(loader, desc=f"epoch {epoch}", leave=False)
+        bar = self._progress_bar(self.train_loader, desc=f"epoch {epoch}", leave=False)
         for batch in bar:
             loss = self._train_step(batch, epoch)
             losses.append(loss)
@@ -332,7 +291,7 @@ class Trainer:
         loss = self._loss(output, batch)
         # The mean over processes is finite only if every process's loss is, so all
         # ranks stop together instead of some hanging in the gradient all-reduce.
-        value = (dist.all_reduce_sum(loss.detach()) / dist.get_world_size()).item()
+        value = dist.all_reduce_mean(loss.detach()).item()
         if not math.isfinite(value):
             raise NonFiniteLossError(self.step + 1, epoch, value, self.last_checkpoint)
         self.optimizer.zero_grad(set_to_none=True)
@@ -344,15 +303,14 @@ class Trainer:
         self.scaler.update()
         return value
 
-    def _evaluate_only(self, val_loader: DataLoader | None) -> History:
-        if val_loader is None:
+    def _evaluate_only(self) -> History:
+        """A model with nothing to train: one validation pass, recorded as the next epoch."""
+        if self.val_loader is None:
             raise ValueError("the model has no trainable parameters and no val_loader was given")
         logger.info("the model has no trainable parameters: skipping optimisation, evaluating once")
-        logs = {
-            "epoch": self.epoch + 1,
-            **{f"val_{k}": v for k, v in self.evaluate(val_loader).items()},
-        }
+        results = self.evaluate(self.val_loader)
         self.epoch += 1
+        logs = {"epoch": self.epoch, **{f"val_{k}": v for k, v in results.items()}}
         self.history.epochs.append(logs)
         self._call("on_epoch_end", self.epoch, logs)
         return self.history
@@ -388,130 +346,23 @@ class Trainer:
             results[name] = value.item() if value.numel() == 1 else value.tolist()
         return results
 
-    @torch.no_grad()
     def predict(
-        self, x1: Tensor, x2: Tensor | None = None, window: int | None = None, stride: int = 64
+        self,
+        x1: Tensor,
+        x2: Tensor | None = None,
+        window: int | None = None,
+        stride: int = PAPER_STRIDE,
     ) -> Tensor:
-        """Class probabilities ``(B, K, H, W)`` for a batch of images, on the CPU.
-
-        Args:
-            x1: ``(B, C, H, W)`` images (first date for change models).
-            x2: second date, change models only.
-            window: when given, predict with overlapping windows of this size and
-                ``stride`` (:func:`~ceec_lab.train.inference.sliding_window_probs`),
-                for images larger than, or not divisible like, the training tiles.
-        """
-        self.model.eval()
-        x1 = x1.to(self.device)
-        x2 = None if x2 is None else x2.to(self.device)
+        """Class probabilities ``(B, K, H, W)`` on the CPU, in the trainer's precision;
+        see :func:`~ceec_lab.train.inference.predict_probs` for the arguments."""
         with self._autocast():
-            if window is not None:
-                probs = sliding_window_probs(self.model, x1, x2, window=window, stride=stride)
-            else:
-                batch = (
-                    {"image": x1} if self.task == "segmentation" else {"image1": x1, "image2": x2}
-                )
-                probs = output_to_probs(self.model(*self._inputs(batch)), self.output)
-        return probs.float().cpu()
-
-    # -------------------------------------------------------------- checkpoints
-    def state_dict(self) -> dict[str, Any]:
-        """Everything a resumed run needs, as tensors and plain Python values."""
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
-            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "history": self.history.state_dict(),
-            "epoch": self.epoch,
-            "step": self.step,
-            "loss_depth": getattr(self.loss_fn, "depth", None),
-            "rng": get_rng_state(),
-            "augmentation": [t.state_dict() for t in self._augmentations],
-            "callbacks": {
-                _callback_key(i, cb): cb.state_dict() for i, cb in self._stateful_callbacks()
-            },
-            "task": self.task,
-            "output": self.output,
-            "num_classes": self.num_classes,
-            "config": self.config,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict` (weights, optimizer, history, RNGs, callbacks).
-
-        The augmentation's generator is restored when :meth:`fit` is resuming (it
-        knows the training loader's transform by then).
-        """
-        self.model.load_state_dict(state["model"])
-        if self.optimizer is not None and state["optimizer"] is not None:
-            self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state["scheduler"] is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.history.load_state_dict(state["history"])
-        self.epoch, self.step = state["epoch"], state["step"]
-        if state["loss_depth"] is not None:
-            self.loss_fn.depth = state["loss_depth"]
-        for i, cb in self._stateful_callbacks():
-            if _callback_key(i, cb) in state["callbacks"]:
-                cb.load_state_dict(state["callbacks"][_callback_key(i, cb)])
-        set_rng_state(state["rng"])
-        saved = state.get("augmentation", [])
-        if len(saved) == len(self._augmentations):
-            for transform, transform_state in zip(self._augmentations, saved, strict=True):
-                transform.load_state_dict(transform_state)
-
-    def save_checkpoint(self, path: str | Path) -> Path:
-        """Write :meth:`state_dict` to ``path`` atomically (rank 0 only under DDP).
-
-        Raises:
-            RuntimeError: if a weight is NaN/inf - a broken checkpoint is never written.
-        """
-        path = Path(path)
-        if any(
-            not torch.isfinite(t).all()
-            for t in self.model.state_dict().values()
-            if t.is_floating_point()
-        ):
-            raise RuntimeError(f"refusing to write {path}: the model has NaN/inf weights")
-        if dist.is_main_process():
-            save_torch(self.state_dict(), path)
-        self.last_checkpoint = path
-        return path
-
-    def load_checkpoint(self, path: str | Path) -> dict[str, Any]:
-        """Load a checkpoint written by :meth:`save_checkpoint` into this trainer.
-
-        Raises:
-            ValueError: the file is not a checkpoint, or holds another model (names it).
-        """
-        state = load_torch(path, map_location=self.device)
-        missing = [k for k in ("model", "history", "rng") if k not in state]
-        if missing:
-            raise ValueError(f"{path}: not a training checkpoint (no {', '.join(missing)})")
-        try:
-            self.load_state_dict(state)
-        except RuntimeError as error:
-            first_line = str(error).splitlines()[0]
-            raise ValueError(f"{path}: does not fit this model: {first_line}") from error
-        self.last_checkpoint = Path(path)
-        logger.info("resumed from %s at epoch %d (step %d)", path, self.epoch, self.step)
-        return state
+            return predict_probs(self.model, x1, x2, window, stride)
 
     # ------------------------------------------------------------------ helpers
     @property
     def lr(self) -> float:
         """The current learning rate (of the first parameter group)."""
         return self.optimizer.param_groups[0]["lr"] if self.optimizer is not None else 0.0
-
-    def _resume_path(self, resume: bool | str | Path) -> Path:
-        if resume is not True:
-            return Path(resume)
-        checkpoints = [cb for cb in self.callbacks if isinstance(cb, Checkpoint)]
-        if not checkpoints:
-            raise ValueError("resume=True needs checkpoint_dir (or pass resume=<checkpoint path>)")
-        return checkpoints[-1].last_path
 
     def _inputs(self, batch: dict[str, Tensor]) -> list[Tensor]:
         """The model's positional inputs: ``[x]`` or ``[x1, x2]``."""
@@ -522,11 +373,11 @@ class Trainer:
         if self.output == "multitask":
             return self.loss_fn(tuple(o.float() for o in output), batch)
         if self.output == "logits_features":
-            if self.loss_takes_features:
+            if getattr(self.loss_fn, "takes_features", False):
                 return self.loss_fn(output, batch["mask"])  # the loss upcasts what it uses
             output = output[0]  # the logits
         pred = output.float()
-        if self.output != "probs" and self.loss_expects == "probs":
+        if self.output != "probs" and getattr(self.loss_fn, "expects", "logits") == "probs":
             pred = pred.softmax(dim=1)
         return self.loss_fn(pred, batch["mask"])
 
@@ -551,20 +402,30 @@ class Trainer:
     def _progress_bar(self, iterable: Iterable | None = None, **kwargs) -> tqdm:
         return tqdm(iterable, disable=not (self.progress and dist.is_main_process()), **kwargs)
 
+    @contextmanager
+    def _epochs_bar(self, total: int) -> Iterator[tqdm]:
+        """The bar over the epochs, updated by hand; turns Ctrl-C into :class:`TrainingInterrupted`.
+
+        It ends as finished even after an early stop (a widget bar closed short of
+        its total turns red), and in a notebook its last state is printed as text.
+        """
+        bar = self._progress_bar(total=total, desc="epochs", leave=not WIDGET_BARS)
+        shown = not bar.disable  # closing a bar disables it
+        try:
+            yield bar
+        except KeyboardInterrupt:
+            bar.close()
+            raise TrainingInterrupted(self.epoch, self.last_checkpoint) from None
+        bar.total = bar.n
+        bar.close()
+        if WIDGET_BARS and shown:
+            print(bar)  # the bar as text: "epochs: 100%|███| 5/5 [00:12<00:00, ...]"
+
     def _call(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:
             method = getattr(cb, hook, None)
             if method is not None:
                 method(self, *args)
-
-    def _stateful_callbacks(self) -> list[tuple[int, Any]]:
-        return [(i, cb) for i, cb in enumerate(self.callbacks) if hasattr(cb, "state_dict")]
-
-
-def _stateful_transforms(loader: Iterable) -> list[Any]:
-    """The training dataset's transform when it has a random state to save."""
-    transform = getattr(getattr(loader, "dataset", None), "transform", None)
-    return [transform] if hasattr(transform, "state_dict") else []
 
 
 def _resolve_task(model: nn.Module, task: str | None) -> str:
@@ -574,9 +435,11 @@ def _resolve_task(model: nn.Module, task: str | None) -> str:
     return task
 
 
-def _check_output_and_loss(output: str, expects: str) -> None:
+def _check_loss(output: str, loss_fn: Any) -> None:
+    """Refuse a loss that cannot take the model's ``output``."""
     if output not in OUTPUT_KINDS:
         raise ValueError(f"model.output must be one of {OUTPUT_KINDS}, got {output!r}")
+    expects = getattr(loss_fn, "expects", "logits")
     if expects not in ("probs", "logits"):
         raise ValueError(f"loss_fn.expects must be 'probs' or 'logits', got {expects!r}")
     if output == "probs" and expects == "logits":
@@ -584,6 +447,23 @@ def _check_output_and_loss(output: str, expects: str) -> None:
             "the model outputs probabilities but the loss expects logits; use a "
             "probability loss (expects = 'probs'), e.g. Dice or Tanimoto"
         )
+    if getattr(loss_fn, "takes_features", False) and output != "logits_features":
+        raise ValueError(
+            f"the loss needs the model's features (model.output 'logits_features', e.g. "
+            f"lsnet) but the model's output is {output!r}"
+        )
+
+
+def _build_scheduler(
+    scheduler: SchedulerArg | Callable[[torch.optim.Optimizer], SchedulerArg] | None,
+    optimizer: torch.optim.Optimizer | None,
+) -> SchedulerArg | None:
+    """``scheduler`` itself, or what a factory ``optimizer -> scheduler`` makes."""
+    if scheduler is None or isinstance(scheduler, SCHEDULER_TYPES):
+        return scheduler
+    if not callable(scheduler):
+        raise TypeError(f"scheduler must be a torch scheduler or a factory, got {scheduler!r}")
+    return scheduler(optimizer)
 
 
 def _resolve_amp(amp: bool | str | None, device: torch.device) -> torch.dtype | None:
@@ -610,20 +490,3 @@ def _default_metrics(task: str, num_classes: int) -> nn.Module:
     return (
         metrics.change_metrics() if task == "change" else metrics.segmentation_metrics(num_classes)
     )
-
-
-def _arrange_callbacks(
-    callbacks: Iterable[Any], checkpoint_dir: str | Path | None, patience: int | None
-) -> list[Any]:
-    """User callbacks, then early stopping, then checkpoints (they must see the others' changes)."""
-    callbacks = list(callbacks)
-    if patience is not None:
-        callbacks.append(EarlyStopping("val_loss", patience=patience))
-    if checkpoint_dir is not None:
-        callbacks.append(Checkpoint(checkpoint_dir))
-    others = [cb for cb in callbacks if not isinstance(cb, Checkpoint)]
-    return others + [cb for cb in callbacks if isinstance(cb, Checkpoint)]
-
-
-def _callback_key(index: int, callback: Any) -> str:
-    return f"{index}:{type(callback).__name__}"

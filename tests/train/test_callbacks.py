@@ -6,9 +6,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from torch import nn
+from torch.utils.data import DataLoader
 
 from ceec_lab.files import load_torch
-from ceec_lab.train import Checkpoint, EarlyStopping, History, LivePlot
+from ceec_lab.train import Callback, Checkpoint, EarlyStopping, History, LivePlot
 
 
 def feed(callback, values: list[float], key: str = "val_f1") -> list[bool]:
@@ -48,14 +50,55 @@ def test_early_stopping_rejects_bad_arguments(kwargs, match):
         EarlyStopping(**kwargs)
 
 
-def test_checkpoint_writes_best_only_on_improvement(tmp_path: Path):
-    saved = []
-    trainer = SimpleNamespace(save_checkpoint=lambda path: saved.append(Path(path).name))
+def test_checkpoint_writes_best_only_on_improvement(make_trainer, tmp_path: Path):
     checkpoint = Checkpoint(tmp_path, monitor="val_f1", mode="max")
+    trainer = make_trainer(callbacks=[checkpoint])
     for epoch, f1 in enumerate([0.3, 0.5, 0.4], start=1):
+        trainer.epoch = epoch  # as the trainer sets it before on_epoch_end
         checkpoint.on_epoch_end(trainer, epoch, {"val_f1": f1})
-    assert saved == ["best.pt", "last.pt", "best.pt", "last.pt", "last.pt"]
-    assert checkpoint.state_dict() == {"best": 0.5}
+        assert trainer.last_checkpoint == checkpoint.last_path
+    best, last = load_torch(checkpoint.best_path), load_torch(checkpoint.last_path)
+    assert (best["epoch"], last["epoch"]) == (2, 3)
+    assert best["callbacks"] == last["callbacks"] == {"0:Checkpoint": {"best": 0.5}}
+
+
+def test_checkpoint_without_its_monitored_key_writes_only_last(tiny, make_trainer, tmp_path):
+    checkpoint = Checkpoint(tmp_path)  # val_loss, but no validation loader
+    make_trainer(callbacks=[checkpoint]).fit(DataLoader(tiny.PairDataset(4), batch_size=4))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+
+
+def test_callbacks_run_in_ascending_order(make_trainer, change_loaders):
+    calls = []
+
+    class Named(Callback):
+        def __init__(self, name: str, order: int = 0) -> None:
+            self.name, self.order = name, order
+
+        def on_epoch_end(self, trainer, epoch, logs) -> None:
+            calls.append(self.name)
+
+    class Plain:  # no order attribute: counts as 0
+        def on_epoch_end(self, trainer, epoch, logs) -> None:
+            calls.append("plain")
+
+    callbacks = [Named("late", 5), Named("a"), Plain(), Named("early", -1), Named("b")]
+    make_trainer(callbacks=callbacks).fit(change_loaders[0])
+    assert calls == ["early", "a", "plain", "b", "late"]
+
+
+def test_early_stopping_on_the_training_loss_needs_no_validation(make_trainer, change_loaders):
+    class Stalled(nn.Module):
+        expects = "logits"
+
+        def forward(self, logits, mask):
+            return logits.sum() * 0 + 1.0  # never improves
+
+    stopper = EarlyStopping("train_loss", patience=2)
+    history = make_trainer(loss_fn=Stalled(), callbacks=[stopper]).fit(
+        change_loaders[0], num_epochs=10
+    )
+    assert len(history.epochs) == 3
 
 
 def test_checkpoint_monitor_on_f1_inside_fit(make_trainer, change_loaders, tmp_path: Path):

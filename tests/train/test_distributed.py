@@ -22,7 +22,7 @@ WORKER = textwrap.dedent(
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset, default_collate
 
-    from ceec_lab.train import Trainer, distributed
+    from ceec_lab.train import Checkpoint, Trainer, distributed
 
 
     class Net(nn.Module):
@@ -55,7 +55,7 @@ WORKER = textwrap.dedent(
     model = Net()
     trainer = Trainer(
         model, nn.CrossEntropyLoss(), device="cpu", lr=0.05, progress=False,
-        checkpoint_dir=out / "checkpoints",
+        callbacks=[Checkpoint(out / "checkpoints")],
     )
     history = trainer.fit(loader(8, 0, True), loader(6, 1, False), num_epochs=2)
     torch.save(
@@ -98,5 +98,6 @@ def test_helpers_outside_torchrun():
     assert (dist.get_rank(), dist.get_world_size(), dist.is_main_process()) == (0, 1, True)
     value = torch.tensor(2.0)
     assert dist.all_reduce_sum(value) is value
+    assert dist.all_reduce_mean(value).item() == 2.0
     cpu = torch.device("cpu")
     assert dist.init_distributed(cpu) == cpu

@@ -16,6 +16,7 @@ from ceec_lab.train.inference import (
     default_batch_size,
     default_stride,
     output_to_probs,
+    predict_probs,
 )
 
 
@@ -118,6 +119,19 @@ def test_overlapping_windows_are_averaged():
     assert count.max() == 4 and count.min() == 1  # corners seen once, the middle four times
     torch.testing.assert_close(probs, total / count)
     assert all(call[-2:] == (32, 32) for call in model.calls)
+
+
+def test_predict_probs_is_one_pass_or_the_paper_windows():
+    model = Multiple32Change()  # in training mode: prediction must switch it to eval
+    x1, x2 = torch.rand(2, 3, 64, 96), torch.rand(2, 3, 64, 96)
+    probs = predict_probs(model, x1, x2)
+    assert not model.training and model.calls == [(2, 3, 64, 96)]  # the whole batch at once
+    assert probs.dtype == torch.float32 and probs.device.type == "cpu"
+    with torch.no_grad():
+        torch.testing.assert_close(probs, model(x1, x2).softmax(1))
+    windowed = predict_probs(model, x1, x2, window=64)  # stride: the paper's 64
+    expected = sliding_window_probs(model, x1, x2, window=64, stride=PAPER_STRIDE)
+    torch.testing.assert_close(windowed, expected)
 
 
 def test_default_stride_is_half_the_window():

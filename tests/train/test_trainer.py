@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from ceec_lab.files import load_torch
 from ceec_lab.losses import EvolvingDepth, FractalTanimotoLoss, create_loss
-from ceec_lab.train import Callback, NonFiniteLossError, Trainer
+from ceec_lab.train import Callback, Checkpoint, EarlyStopping, NonFiniteLossError, Trainer
 from ceec_lab.train.trainer import _resolve_amp
 
 
@@ -134,8 +134,9 @@ def test_resume_continues_the_same_run(tiny, make_trainer, change_loaders, tmp_p
 
     def run(num_epochs: int, resume: bool, folder: Path) -> Trainer:
         torch.manual_seed(1)
-        trainer = make_trainer(tiny.ChangeNet(), ProbsLoss(), checkpoint_dir=folder, lr=0.05)
-        trainer.fit(train, val, num_epochs=num_epochs, resume=resume)
+        checkpoint = Checkpoint(folder)
+        trainer = make_trainer(tiny.ChangeNet(), ProbsLoss(), callbacks=[checkpoint], lr=0.05)
+        trainer.fit(train, val, num_epochs, resume=checkpoint.last_path if resume else None)
         return trainer
 
     straight = run(2, False, tmp_path / "a")
@@ -154,7 +155,8 @@ def test_checkpoint_holds_the_run_and_loads_weights_only(
 ):
     loss = ProbsLoss()
     loss.depth = 3
-    trainer = make_trainer(loss_fn=loss, checkpoint_dir=tmp_path, config={"model": {"name": "x"}})
+    checkpoint = Checkpoint(tmp_path, config={"model": {"name": "x"}})
+    trainer = make_trainer(loss_fn=loss, callbacks=[checkpoint])
     trainer.fit(*change_loaders, num_epochs=1)
     state = load_torch(tmp_path / "last.pt")  # weights_only=True
     assert state["epoch"] == 1 and state["step"] == 2 and state["loss_depth"] == 3
@@ -176,7 +178,7 @@ def test_nan_loss_stops_with_step_and_last_good_checkpoint(
                     return logits.sum() * math.nan
             return super().forward(logits, target)
 
-    trainer = make_trainer(loss_fn=NanAtStep(), checkpoint_dir=tmp_path)
+    trainer = make_trainer(loss_fn=NanAtStep(), callbacks=[Checkpoint(tmp_path)])
     with pytest.raises(NonFiniteLossError, match="step 3") as info:
         trainer.fit(*change_loaders, num_epochs=3)
     assert info.value.step == 3 and info.value.epoch == 2
@@ -245,14 +247,14 @@ def test_stop_inside_an_epoch_still_validates(make_trainer, change_loaders):
 def test_early_stopping_when_val_loss_stalls(tiny, make_trainer, change_loaders):
     frozen = tiny.ChangeNet()
     optimizer = torch.optim.SGD(frozen.parameters(), lr=0.0)  # val loss never improves
-    trainer = make_trainer(frozen, optimizer=optimizer, early_stopping_patience=2)
+    trainer = make_trainer(frozen, optimizer=optimizer, callbacks=[EarlyStopping(patience=2)])
     history = trainer.fit(*change_loaders, num_epochs=10)
     assert len(history.epochs) == 3  # best at epoch 1, then 2 epochs without improvement
 
 
 def test_early_stopping_needs_validation(make_trainer, change_loaders):
     with pytest.raises(ValueError, match="val_loader"):
-        make_trainer(early_stopping_patience=2).fit(change_loaders[0], num_epochs=2)
+        make_trainer(callbacks=[EarlyStopping()]).fit(change_loaders[0], num_epochs=2)
 
 
 def test_scheduler_factory_is_stepped_each_epoch(make_trainer, change_loaders):
@@ -351,18 +353,20 @@ def test_bad_arguments_are_named(make_trainer, change_loaders):
     bad = DataLoader([{"image1": torch.rand(3, 8, 8), "mask": torch.zeros(8, 8).long()}])
     with pytest.raises(KeyError, match="missing \\['image2'\\]"):
         make_trainer().fit(bad)
-    with pytest.raises(ValueError, match="checkpoint_dir"):
-        make_trainer().fit(change_loaders[0], resume=True)
+    with pytest.raises(FileNotFoundError, match="file not found: missing"):
+        make_trainer().fit(change_loaders[0], resume="missing.pt")
 
 
 def test_evolving_depth_schedule_and_its_resume(tiny, make_trainer, change_loaders, tmp_path):
     def run(num_epochs: int, resume: bool, folder: Path) -> Trainer:
         torch.manual_seed(1)
-        schedule = EvolvingDepth.paper(milestones=[1, 2])
+        schedule, checkpoint = EvolvingDepth.paper(milestones=[1, 2]), Checkpoint(folder)
+        # The checkpoint comes first here, yet runs last: it must save the new stage.
         trainer = make_trainer(
-            tiny.ChangeNet(), FractalTanimotoLoss(), callbacks=[schedule], checkpoint_dir=folder
+            tiny.ChangeNet(), FractalTanimotoLoss(), callbacks=[checkpoint, schedule]
         )
-        trainer.fit(*change_loaders, num_epochs=num_epochs, resume=resume)
+        resume_from = checkpoint.last_path if resume else None
+        trainer.fit(*change_loaders, num_epochs=num_epochs, resume=resume_from)
         return trainer
 
     straight = run(3, False, tmp_path / "a")
