@@ -41,7 +41,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
 
-from ceec_lab.config import get_device
+from ceec_lab.settings import get_device
 from ceec_lab.train import distributed as dist
 from ceec_lab.train.checkpoints import load_checkpoint
 from ceec_lab.train.history import History
@@ -175,6 +175,8 @@ class Trainer:
         seed_everything(seed)
         self.device = dist.init_distributed(get_device(None if device is None else str(device)))
         self.model.to(self.device)
+        if isinstance(loss_fn, nn.Module):  # its buffers too, e.g. cross-entropy class weights
+            loss_fn.to(self.device)
         self.params = [p for p in model.parameters() if p.requires_grad]
         if optimizer is None and self.params:
             optimizer = torch.optim.Adam(self.params, lr=lr, betas=(0.9, 0.999))
