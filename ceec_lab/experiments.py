@@ -178,8 +178,12 @@ def separated_pairs(
 
 
 def results_table(results: Iterable[RunResult], keys: Sequence[str]) -> str:
-    """A Markdown table of the runs' final validation metrics ``keys`` (percent) and wall time."""
-    rows = [{"model": r.name, **r.metrics, "time (s)": r.seconds} for r in results]
+    """A Markdown table of the runs' final validation metrics ``keys`` (percent) and training
+    wall time ("–" for shipped weights: nothing was trained here)."""
+    rows = [
+        {"model": r.name, **r.metrics, "time (s)": None if r.shipped else r.seconds}
+        for r in results
+    ]
     return markdown_table(rows, [*keys, "time (s)"])
 
 
