@@ -50,7 +50,10 @@ def execute(path: Path, mode: str, keep: Path | None) -> float:
             notebook, km=kernel, timeout=3600, resources={"metadata": {"path": workdir}}
         )
         start = time.perf_counter()
-        client.execute()
+        try:
+            client.execute()
+        finally:  # a kernel the client did not start, it does not stop
+            kernel.shutdown_kernel(now=True)
         seconds = time.perf_counter() - start
     if keep is not None:
         with atomic_path(keep / path.name) as tmp:
