@@ -12,7 +12,10 @@ atomically; a later run of one budget keeps the others). The README table betwee
 title), lab minutes on a CPU, quick seconds, and full minutes where they were measured.
 
 Timings on a busy machine are not timings: the script records the load average before and
-after each notebook, and the table marks a run made under load.
+after each notebook, and the table marks a run made under load. It also records the CPU time
+the notebook's kernel used (user + system), which another program on the machine changes
+far less than the wall time: on an otherwise idle machine the wall time is about that or
+less (torch computes on both cores).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import torch
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
@@ -40,8 +44,12 @@ README = ROOT / "README.md"
 BEGIN, END = "<!-- course-plan:begin -->", "<!-- course-plan:end -->"
 
 
-def execute(path: Path, mode: str, keep: Path | None) -> float:
-    """Run notebook ``path`` in a fresh kernel in budget ``mode``; its wall time in seconds."""
+def execute(path: Path, mode: str, keep: Path | None) -> tuple[float, float]:
+    """Run notebook ``path`` in a fresh kernel in budget ``mode``.
+
+    Returns:
+        The wall time and the kernel's CPU time (user + system), in seconds.
+    """
     os.environ["CEEC_LAB_MODE"] = mode
     notebook = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as workdir:
@@ -52,13 +60,14 @@ def execute(path: Path, mode: str, keep: Path | None) -> float:
         start = time.perf_counter()
         try:
             client.execute()
+            seconds = time.perf_counter() - start
+            used = psutil.Process(kernel.provisioner.process.pid).cpu_times()
         finally:  # a kernel the client did not start, it does not stop
             kernel.shutdown_kernel(now=True)
-        seconds = time.perf_counter() - start
     if keep is not None:
         with atomic_path(keep / path.name) as tmp:
             nbformat.write(notebook, tmp)
-    return seconds
+    return seconds, used.user + used.system
 
 
 def load_results() -> dict:
@@ -83,8 +92,10 @@ def machine() -> dict[str, object]:
 def cell(entry: dict | None, unit: str) -> str:
     if entry is None:
         return "not measured"
-    value = entry["seconds"] / 60 if unit == "min" else entry["seconds"]
-    text = f"{value:.1f}" if unit == "min" else f"{value:.0f}"
+    scale, digits = (60, 1) if unit == "min" else (1, 0)
+    text = f"{entry['seconds'] / scale:.{digits}f}"
+    if "cpu_seconds" in entry:
+        text += f" ({entry['cpu_seconds'] / scale:.{digits}f} CPU)"
     busy = entry["load_before"] > 1.5 * (entry["machine"]["cpu_cores"] or 1)
     return text + (" (under load)" if busy else "")
 
@@ -92,7 +103,7 @@ def cell(entry: dict | None, unit: str) -> str:
 def table(results: dict) -> str:
     """The README's course-plan table from the stored results."""
     lines = [
-        "| notebook | what it teaches | lab, CPU (min) | quick, CI (s) | full, GPU (min) |",
+        "| notebook | what it teaches | lab, 2 CPU cores (min) | quick, CI (s) | full, GPU (min) |",
         "|---|---|---:|---:|---:|",
     ]
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
@@ -132,9 +143,10 @@ def main() -> None:
             raise SystemExit(f"no notebook in {NOTEBOOKS} starts with {args.only}")
     for path in paths:
         load_before = os.getloadavg()[0]
-        seconds = execute(path, args.mode, args.keep)
+        seconds, cpu_seconds = execute(path, args.mode, args.keep)
         entry = {
             "seconds": round(seconds, 1),
+            "cpu_seconds": round(cpu_seconds, 1),
             "load_before": round(load_before, 2),
             "load_after": round(os.getloadavg()[0], 2),
             "date": datetime.date.today().isoformat(),
@@ -144,7 +156,10 @@ def main() -> None:
         results = load_results()
         results.setdefault(path.name, {})[args.mode] = entry
         save_json(results, RESULTS)  # after every notebook: an interrupted plan keeps its runs
-        print(f"{path.name:45s} {args.mode:5s} {seconds / 60:6.1f} min  (load {load_before:.1f})")
+        print(
+            f"{path.name:45s} {args.mode:5s} {seconds / 60:6.1f} min, kernel CPU "
+            f"{cpu_seconds / 60:.1f} min (load {load_before:.1f})"
+        )
     results = load_results()
     if not args.no_readme:
         write_readme(results)
