@@ -2,8 +2,8 @@
 
 A notebook cell that compares five models should read like the comparison,
 not like a training loop: :func:`train_model` builds the loaders, trains with
-the :class:`~ceec_lab.train.Trainer` and times it; :func:`results_table` and
-:func:`plot_histories` turn several runs into a table and a figure.
+the :class:`~ceec_lab.train.Trainer` and times it; :func:`results_table` turns
+several runs into a table (:func:`ceec_lab.viz.plot_histories`, into a figure).
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -181,22 +179,6 @@ def results_table(results: Iterable[RunResult], keys: Sequence[str]) -> str:
     """A Markdown table of the runs' final validation metrics ``keys`` (percent) and wall time."""
     rows = [{"model": r.name, **r.metrics, "time (s)": r.seconds} for r in results]
     return markdown_table(rows, [*keys, "time (s)"])
-
-
-def plot_histories(results: Iterable[RunResult], keys: Sequence[str] = ("val_loss",)) -> Figure:
-    """One panel per history key (e.g. ``"val_loss"``, ``"val_f1"``), one line per run."""
-    results = list(results)
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.4), squeeze=False)
-    for ax, key in zip(axes[0], keys, strict=True):
-        for result in results:
-            points = [(e["epoch"], e[key]) for e in result.history.epochs if e.get(key) is not None]
-            if points:
-                epochs, values = zip(*points, strict=True)
-                ax.plot(epochs, values, "o-", ms=3, label=result.name)
-        ax.set(xlabel="epoch", title=key)
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
 
 
 @dataclass(frozen=True)
@@ -371,20 +353,6 @@ def mean_over_difficulties(rows: Iterable[dict[str, Any]], metric: str = "f1") -
     for row in rows:
         values.setdefault(row["model"], []).append(row[metric])
     return {model: sum(v) / len(v) for model, v in values.items()}
-
-
-def plot_sweep(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = ("f1", "iou")) -> Figure:
-    """Validation metrics against nuisance difficulty, one line per model."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.8 * len(metrics), 3.6), squeeze=False)
-    models = list(dict.fromkeys(row["model"] for row in rows))
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        for name in models:
-            points = [(r["difficulty"], r[metric]) for r in rows if r["model"] == name]
-            ax.plot(*zip(*points, strict=True), "o-", label=name)
-        ax.set(xlabel="nuisance difficulty", ylabel=f"{metric} (change class)", ylim=(0, 1))
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
 
 
 def ceecnet_datasets(

@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ceec_lab.data import SyntheticChangeDataset
-from ceec_lab.experiments import (
-    mean_over_difficulties,
-    plot_histories,
-    results_table,
-    train_model,
-)
+from ceec_lab.experiments import mean_over_difficulties, results_table, train_model
 from ceec_lab.losses import create_loss
 from ceec_lab.models import create_model
 
@@ -36,8 +31,6 @@ def test_train_model_records_history_metrics_and_time() -> None:
     table = results_table([result], ["f1", "iou", "missing"])
     assert table.splitlines()[0] == "| model | f1 | iou | missing | time (s) |"
     assert f"{100 * result.metrics['f1']:.1f}" in table and "–" in table
-    fig = plot_histories([result], ["val_loss", "val_f1"])
-    assert len(fig.axes[0].lines) == 1 and len(fig.axes[0].lines[0].get_xdata()) == 2
 
 
 def test_evaluate_across_difficulties_shows_differencing_failing() -> None:
