@@ -69,10 +69,10 @@ class Experiment:
     model: nn.Module
     loss_fn: nn.Module
     train_set: Dataset
-    val_set: Dataset
+    val_set: Dataset | None  # None only when prepare() is given no validation set
     num_classes: int
 
-    def loaders(self, seed: int | None = None) -> tuple[DataLoader, DataLoader]:
+    def loaders(self, seed: int | None = None) -> tuple[DataLoader, DataLoader | None]:
         """:func:`make_loaders` of the two data sets, batched and read as the config says."""
         data = self.config.data
         return make_loaders(self.train_set, self.val_set, data.batch_size, seed, data.num_workers)
@@ -252,7 +252,7 @@ def check_input_size(
 
 
 def prepare(
-    config: ExperimentConfig, datasets: tuple[Dataset, Dataset] | None = None
+    config: ExperimentConfig, datasets: tuple[Dataset, Dataset | None] | None = None
 ) -> Experiment:
     """Build and cross-check model, loss and data sets (seeded by ``train.seed``).
 
