@@ -3,8 +3,9 @@
     python benchmarks/baselines.py            # quick: CPU, a few minutes
     python benchmarks/baselines.py --full     # full: meant for a GPU
 
-The benchmark (sizes, seeds, epochs) is :data:`ceec_lab.experiments.CHANGE_BENCHMARKS`
-for change detection and :data:`SEGMENTATION_BENCHMARKS` below for segmentation.
+The benchmarks (sizes, seeds, epochs, loss) are the presets ``configs/benchmarks/``
+``change-{quick,full}.yaml`` and ``segmentation-{quick,full}.yaml``; every model of a
+benchmark trains on the same settings.
 Results go to ``benchmarks/results/baselines-{quick,full}.md`` and ``.json``
 (written atomically) and are printed. Metrics are those of the *change* class. The change
 models' costs follow (:func:`ceec_lab.measure.cost_table`: parameters, GFLOPs and
@@ -14,6 +15,7 @@ CPU latency per 256×256 pair, F1 per million parameters and per GFLOP).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -23,19 +25,19 @@ import ceec_lab  # noqa: F401  (first: sets the OpenMP wait policy before torch 
 import torch
 
 from ceec_lab.cpu import configure_cpu_threads
-from ceec_lab.data import SyntheticSegmentationDataset
 from ceec_lab.experiments import (
-    CHANGE_BENCHMARKS,
+    ChangeBenchmark,
     RunResult,
+    benchmark_config,
     results_table,
     train_change_baseline,
-    train_model,
+    train_experiment,
 )
 from ceec_lab.files import atomic_path
-from ceec_lab.losses import create_loss
 from ceec_lab.measure import cost_table, markdown_cost_table
-from ceec_lab.models import create_model
 from ceec_lab.settings import get_device
+from ceec_lab.train.config import ExperimentConfig, ModelConfig
+from ceec_lab.train.runs import prepare
 
 CHANGE_MODELS = [
     "differencing_otsu",
@@ -46,26 +48,24 @@ CHANGE_MODELS = [
     "lsnet",
 ]
 SEGMENTATION_MODELS = ["fcn32s", "fcn16s", "fcn8s", "unet", "deeplabv3", "deeplabv3plus"]
-#: (size, n_train, n_val, num_epochs, batch_size) of the segmentation benchmark.
-SEGMENTATION_BENCHMARKS = {"quick": (64, 128, 32, 5, 8), "full": (128, 2000, 200, 30, 16)}
 
 
-def run_segmentation(mode: str, device: torch.device) -> list[RunResult]:
-    size, n_train, n_val, num_epochs, batch_size = SEGMENTATION_BENCHMARKS[mode]
-    train_set = SyntheticSegmentationDataset(n_train, size, seed=0)
-    val_set = SyntheticSegmentationDataset(n_val, size, seed=1)
+def run_change(benchmark: ChangeBenchmark, device: torch.device) -> list[RunResult]:
+    """Every change model of :data:`CHANGE_MODELS`, trained on ``benchmark``."""
     return [
-        train_model(
+        train_change_baseline(name, benchmark, device=device, progress=False)
+        for name in CHANGE_MODELS
+    ]
+
+
+def run_segmentation(preset: ExperimentConfig, device: torch.device) -> list[RunResult]:
+    """Every model of :data:`SEGMENTATION_MODELS`, trained as ``preset`` says."""
+    return [
+        train_experiment(
             name,
-            create_model(name),
-            create_loss("ce"),
-            train_set,
-            val_set,
-            num_epochs=num_epochs,
-            batch_size=batch_size,
-            num_classes=5,
-            device=device,
+            prepare(dataclasses.replace(preset, model=ModelConfig(name))),
             progress=False,
+            device=device,
         )
         for name in SEGMENTATION_MODELS
     ]
@@ -80,13 +80,10 @@ def main() -> None:
     print(configure_cpu_threads())
     mode = "full" if args.full else "quick"
     device = get_device()
-    benchmark = CHANGE_BENCHMARKS[mode]
+    benchmark = ChangeBenchmark.preset(mode)
     print(f"{mode} benchmark on {device}: {benchmark}")
 
-    change = [
-        train_change_baseline(name, benchmark, device=device, progress=False)
-        for name in CHANGE_MODELS
-    ]
+    change = run_change(benchmark, device)
     report = [
         f"# Baselines, {mode} benchmark, {device}",
         "",
@@ -99,10 +96,15 @@ def main() -> None:
     rows = {"change": [{"model": r.name, "seconds": r.seconds, **r.metrics} for r in change]}
     rows["change_costs"] = costs
     if not args.skip_segmentation:
-        segmentation = run_segmentation(mode, device)
+        preset = benchmark_config(f"segmentation-{mode}")
+        segmentation = run_segmentation(preset, device)
+        data, num_epochs = preset.data, preset.train.num_epochs
+        scenes = (
+            f"{data.n_train} scenes of {data.size}², {num_epochs} epochs, batch {data.batch_size}"
+        )
         report += [
             "",
-            f"Semantic segmentation (synthetic scenes {SEGMENTATION_BENCHMARKS[mode]}), percent:",
+            f"Semantic segmentation (synthetic {scenes}), percent:",
             "",
             results_table(segmentation, ["pixel_accuracy", "mean_accuracy", "miou", "fwiou"]),
         ]

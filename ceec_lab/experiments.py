@@ -2,8 +2,15 @@
 
 A notebook cell that compares five models should read like the comparison,
 not like a training loop: :func:`train_model` builds the loaders, trains with
-the :class:`~ceec_lab.train.Trainer` and times it; :func:`results_table` and
-:func:`plot_histories` turn several runs into a table and a figure.
+the :class:`~ceec_lab.train.Trainer` and times it; :func:`results_table` turns
+several runs into a table (:func:`ceec_lab.viz.plot_histories`, into a figure).
+
+The recipes, :func:`train_change_baseline` on a :class:`ChangeBenchmark` and
+:func:`train_ceecnet`, write their run down as the command line's config
+(:mod:`ceec_lab.train.config`) and build it with the same builders
+(:mod:`ceec_lab.train.runs`): data, augmentation, model, loss and schedule are
+made in one place. The benchmarks' settings are YAML presets in
+``configs/benchmarks/`` (:func:`benchmark_config`).
 """
 
 from __future__ import annotations
@@ -13,18 +20,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ceec_lab.data import SyntheticChangeDataset, change_augmentation
-from ceec_lab.losses import SCHEDULE_PRESETS, EvolvingDepth, create_loss
-from ceec_lab.models import create_model
+from ceec_lab.losses import create_loss
 from ceec_lab.models.pretrained import SHIPPED_BASELINES, load_pretrained
-from ceec_lab.train import History, Trainer, seed_everything
+from ceec_lab.settings import PROJECT_ROOT
+from ceec_lab.train import History, Trainer
+from ceec_lab.train.config import (
+    DataConfig,
+    ExperimentConfig,
+    LossConfig,
+    ModelConfig,
+    TrainConfig,
+    load_config,
+)
+from ceec_lab.train.runs import Experiment, build_datasets, make_loaders, make_trainer, prepare
+
+#: The benchmark presets (in a checkout of the kit, beside the model configs).
+BENCHMARK_PRESETS = PROJECT_ROOT / "configs" / "benchmarks"
 
 
 @dataclass
@@ -47,20 +63,6 @@ class RunResult:
         return self.trainer.model
 
 
-def make_loaders(
-    train_set: Dataset, val_set: Dataset | None, batch_size: int, seed: int = 0
-) -> tuple[DataLoader, DataLoader | None]:
-    """Shuffled training loader (whole batches only: BatchNorm needs > 1 sample) and
-    an ordered validation loader."""
-    generator = torch.Generator().manual_seed(seed)
-    drop_last = len(train_set) > batch_size
-    train_loader = DataLoader(
-        train_set, batch_size, shuffle=True, drop_last=drop_last, generator=generator
-    )
-    val_loader = None if val_set is None else DataLoader(val_set, batch_size)
-    return train_loader, val_loader
-
-
 def train_model(
     name: str,
     model: nn.Module,
@@ -79,15 +81,45 @@ def train_model(
         name: label of the run in tables and legends.
         model, loss_fn: a kit model and a loss (see :class:`~ceec_lab.train.Trainer`).
         train_set, val_set: datasets of dict samples.
-        num_epochs, batch_size, seed: the usual.
+        num_epochs, batch_size: the usual.
+        seed: seeds the trainer and the order of the training batches.
         progress: tqdm progress bars.
         **trainer_kwargs: passed on to :class:`~ceec_lab.train.Trainer` (``lr``,
             ``callbacks``, ``num_classes``, ``device``, ``amp`` ...).
     """
-    train_loader, val_loader = make_loaders(train_set, val_set, batch_size, seed)
     trainer = Trainer(model, loss_fn, seed=seed, progress=progress, **trainer_kwargs)
+    return _fit(name, trainer, make_loaders(train_set, val_set, batch_size, seed), num_epochs)
+
+
+def train_experiment(
+    name: str,
+    experiment: Experiment,
+    progress: bool = True,
+    callbacks: Sequence[Any] = (),
+    **trainer_kwargs: Any,
+) -> RunResult:
+    """Train an experiment of :func:`~ceec_lab.train.runs.prepare` as its config says.
+
+    The trainer is the command line's (:func:`~ceec_lab.train.runs.make_trainer`); the
+    training batches are shuffled by ``train.seed``, so a run repeats exactly.
+
+    Args:
+        name: label of the run in tables and legends.
+        callbacks: more callbacks, after the config's schedule (e.g. a live plot).
+        **trainer_kwargs: :class:`~ceec_lab.train.Trainer` arguments that replace the
+            config's (``device`` ...).
+    """
+    trainer = make_trainer(experiment, progress=progress, callbacks=callbacks, **trainer_kwargs)
+    train = experiment.config.train
+    return _fit(name, trainer, experiment.loaders(seed=train.seed), train.num_epochs)
+
+
+def _fit(
+    name: str, trainer: Trainer, loaders: tuple[DataLoader, DataLoader | None], num_epochs: int
+) -> RunResult:
+    """Fit ``trainer``, timed; the metrics are the last epoch's validation ones."""
     start = time.perf_counter()
-    history = trainer.fit(train_loader, val_loader, num_epochs=num_epochs)
+    history = trainer.fit(*loaders, num_epochs=num_epochs)
     seconds = time.perf_counter() - start
     last = history.epochs[-1] if history.epochs else {}
     metrics = {k.removeprefix("val_"): v for k, v in last.items() if k.startswith("val_")}
@@ -187,23 +219,21 @@ def results_table(results: Iterable[RunResult], keys: Sequence[str]) -> str:
     return markdown_table(rows, [*keys, "time (s)"])
 
 
-def plot_histories(results: Iterable[RunResult], keys: Sequence[str] = ("val_loss",)) -> Figure:
-    """One panel per history key (e.g. ``"val_loss"``, ``"val_f1"``), one line per run."""
-    results = list(results)
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.4), squeeze=False)
-    for ax, key in zip(axes[0], keys, strict=True):
-        for result in results:
-            points = [(e["epoch"], e[key]) for e in result.history.epochs if e.get(key) is not None]
-            if points:
-                epochs, values = zip(*points, strict=True)
-                ax.plot(epochs, values, "o-", ms=3, label=result.name)
-        ax.set(xlabel="epoch", title=key)
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
+def benchmark_config(name: str) -> ExperimentConfig:
+    """The benchmark preset ``configs/benchmarks/<name>.yaml``.
+
+    Args:
+        name: ``"change-quick"`` and ``"segmentation-quick"`` train on a 2-core CPU in
+            minutes; ``"change-full"`` and ``"segmentation-full"`` are meant for a GPU.
+    """
+    path = BENCHMARK_PRESETS / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in BENCHMARK_PRESETS.glob("*.yaml")))
+        raise ValueError(f"unknown benchmark preset {name!r}; choose one of: {known}")
+    return load_config(path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChangeBenchmark:
     """A fixed synthetic change-detection benchmark: sizes, seeds, loss and training budget.
 
@@ -212,55 +242,99 @@ class ChangeBenchmark:
     often settles on "nothing changed" within a short budget (which seeds do depends on
     the initial weights). ``change_weight`` is the remedy of Daudt et al. (2018), whose
     FC-EF/FC-Siam networks these are: cross-entropy with the change class weighted up.
-    Measured on this benchmark's lab sizes (256 pairs of 64², 8 epochs): with weight 1,
-    FC-EF ended on all background for two seeds out of three; with weight 10 it learned.
+    Measured on 256 pairs of 64², 8 epochs: with weight 1, FC-EF ended on all background
+    for two seeds out of three; with weight 10 it learned.
+
+    A model's run on the benchmark is a config (:meth:`config`), built like any other
+    by :func:`~ceec_lab.train.runs.prepare`; the benchmarks' own settings are presets
+    (:meth:`preset`). Difficulty, batch size, lr and seed default to the configs' defaults.
     """
 
-    size: int = 64
-    n_train: int = 128
-    n_val: int = 32
-    difficulty: float = 0.5
-    num_epochs: int = 10
-    batch_size: int = 8
-    lr: float = 1e-3
-    train_seed: int = 0
-    val_seed: int = 1
+    size: int
+    n_train: int
+    n_val: int
+    difficulty: float | tuple[float, float] = DataConfig.difficulty
+    num_epochs: int
+    batch_size: int = DataConfig.batch_size
+    lr: float = TrainConfig.lr
+    train_seed: int = DataConfig.seed  # the training pairs and the initial weights
     loss: str = "ce"
     change_weight: float = 10.0  # cross-entropy weight of the change class (background: 1)
+
+    @property
+    def val_seed(self) -> int:
+        """The validation pairs' seed: ``train_seed + 1``, as in every config."""
+        return self.train_seed + 1
+
+    @classmethod
+    def preset(cls, name: str) -> ChangeBenchmark:
+        """The preset ``configs/benchmarks/change-<name>.yaml``: ``"quick"`` or ``"full"``."""
+        return cls.from_config(benchmark_config(f"change-{name}"))
+
+    @classmethod
+    def from_config(cls, config: ExperimentConfig) -> ChangeBenchmark:
+        """The benchmark a config describes (its model is left out: a benchmark has many)."""
+        data, train, loss = config.data, config.train, config.loss
+        weight = loss.kwargs.get("weight", [1.0, 1.0])
+        level = (
+            data.difficulty if isinstance(data.difficulty, int | float) else tuple(data.difficulty)
+        )
+        return cls(
+            size=data.size,
+            n_train=data.n_train,
+            n_val=data.n_val,
+            difficulty=level,
+            num_epochs=train.num_epochs,
+            batch_size=data.batch_size,
+            lr=train.lr,
+            train_seed=data.seed,
+            loss=loss.name,
+            change_weight=weight[1],
+        )
+
+    def config(
+        self, model_name: str, difficulty: float | tuple[float, float] | None = None
+    ) -> ExperimentConfig:
+        """Registry model ``model_name`` trained on this benchmark (at ``difficulty``)."""
+        train = TrainConfig(num_epochs=self.num_epochs, lr=self.lr, seed=self.train_seed)
+        data = self._data(difficulty)
+        return ExperimentConfig(ModelConfig(model_name), data, self._loss(model_name), train)
 
     def datasets(
         self, difficulty: float | tuple[float, float] | None = None, multitask: bool = False
     ) -> tuple[Dataset, Dataset]:
         """Training and validation pairs (different seeds, the same difficulty or range);
         ``multitask`` adds the boundary and distance targets CEECNet's loss needs."""
+        return build_datasets(self._data(difficulty), multitask)
+
+    def _data(self, difficulty: float | tuple[float, float] | None) -> DataConfig:
         level = self.difficulty if difficulty is None else difficulty
-        common = {"size": self.size, "difficulty": level, "multitask": multitask, "cache": True}
-        return (
-            SyntheticChangeDataset(self.n_train, seed=self.train_seed, **common),
-            SyntheticChangeDataset(self.n_val, seed=self.val_seed, **common),
+        return DataConfig(
+            size=self.size,
+            n_train=self.n_train,
+            n_val=self.n_val,
+            batch_size=self.batch_size,
+            difficulty=_config_difficulty(level),
+            seed=self.train_seed,
+            cache=True,
         )
 
+    def _loss(self, model_name: str) -> LossConfig:
+        """The benchmark's loss, the change class weighted up when it is cross-entropy.
 
-#: ``quick`` runs on a 2-core CPU in minutes; ``full`` is meant for a GPU.
-CHANGE_BENCHMARKS = {
-    "quick": ChangeBenchmark(),
-    "full": ChangeBenchmark(size=256, n_train=2000, n_val=200, num_epochs=30, batch_size=16),
-}
+        Differencing + Otsu outputs probabilities and learns nothing: it is only
+        evaluated, with the Tanimoto-with-complement loss (as in its own config).
+        """
+        if model_name == "differencing_otsu":
+            return LossConfig("tanimoto_complement")
+        if self.loss == "ce":
+            return LossConfig("ce", {"weight": [1.0, self.change_weight]})
+        return LossConfig(self.loss)
 
 
-def benchmark_loss(benchmark: ChangeBenchmark, model: nn.Module) -> nn.Module:
-    """The loss ``model`` trains with on ``benchmark``.
-
-    The benchmark's loss on logits (LSNet's too), with the change class weighted by
-    ``benchmark.change_weight`` when it is cross-entropy; a model that outputs
-    probabilities (differencing + Otsu, which is only evaluated) is scored with the
-    Tanimoto-with-complement loss.
-    """
-    if model.output not in ("logits", "logits_features"):
-        return create_loss("tanimoto_complement")
-    if benchmark.loss == "ce":
-        return create_loss("ce", weight=torch.tensor([1.0, benchmark.change_weight]))
-    return create_loss(benchmark.loss)
+def _config_difficulty(difficulty: float | Sequence[float]) -> float | list[float]:
+    """A difficulty as a config holds it: one level, or a ``[low, high]`` list."""
+    return difficulty if isinstance(difficulty, int | float) else list(difficulty)
 
 
 def train_change_baseline(
@@ -270,23 +344,13 @@ def train_change_baseline(
     progress: bool = True,
     **trainer_kwargs: Any,
 ) -> RunResult:
-    """Train registry model ``name`` on ``benchmark`` (at ``difficulty``) and evaluate it."""
-    train_set, val_set = benchmark.datasets(difficulty)
-    seed_everything(benchmark.train_seed)  # the same initial weights on every run
-    model = create_model(name)
-    loss = benchmark_loss(benchmark, model)
-    return train_model(
-        name,
-        model,
-        loss,
-        train_set,
-        val_set,
-        num_epochs=benchmark.num_epochs,
-        batch_size=benchmark.batch_size,
-        lr=benchmark.lr,
-        progress=progress,
-        **trainer_kwargs,
-    )
+    """Train registry model ``name`` on ``benchmark`` (at ``difficulty``) and evaluate it.
+
+    Every run of a benchmark starts from the same seed: the same pairs, the same
+    initial weights for the same model, the same order of batches.
+    """
+    experiment = prepare(benchmark.config(name, difficulty))
+    return train_experiment(name, experiment, progress, **trainer_kwargs)
 
 
 def nuisance_sweep(
@@ -377,20 +441,6 @@ def mean_over_difficulties(rows: Iterable[dict[str, Any]], metric: str = "f1") -
     return {model: sum(v) / len(v) for model, v in values.items()}
 
 
-def plot_sweep(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = ("f1", "iou")) -> Figure:
-    """Validation metrics against nuisance difficulty, one line per model."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.8 * len(metrics), 3.6), squeeze=False)
-    models = list(dict.fromkeys(row["model"] for row in rows))
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        for name in models:
-            points = [(r["difficulty"], r[metric]) for r in rows if r["model"] == name]
-            ax.plot(*zip(*points, strict=True), "o-", label=name)
-        ax.set(xlabel="nuisance difficulty", ylabel=f"{metric} (change class)", ylim=(0, 1))
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
-
-
 def ceecnet_datasets(
     n_train: int,
     n_val: int,
@@ -404,11 +454,16 @@ def ceecnet_datasets(
     random time swap, 10 % no-change pairs); validation pairs are not. Images
     stay in [0, 1] (no normalisation), as the shipped tiny weights expect.
     """
-    augment = change_augmentation(seed=seed)
-    common = {"multitask": True, "cache": True}
-    train_set = SyntheticChangeDataset(n_train, size, seed, difficulty, transform=augment, **common)
-    val_set = SyntheticChangeDataset(n_val, size, seed + 1, difficulty, **common)
-    return train_set, val_set
+    data = DataConfig(
+        size=size,
+        n_train=n_train,
+        n_val=n_val,
+        difficulty=_config_difficulty(difficulty),
+        seed=seed,
+        augment=True,
+        cache=True,
+    )
+    return build_datasets(data, multitask=True)
 
 
 def train_ceecnet(
@@ -431,19 +486,16 @@ def train_ceecnet(
     switching after the given epochs (``milestones``, two of them). GroupNorm is
     the paper's choice for change detection. ``seed`` fixes the initial weights too.
     """
-    seed_everything(seed)
-    model = create_model(model_name, preset=preset, norm=norm)
-    schedule = EvolvingDepth(SCHEDULE_PRESETS["paper"], milestones=list(milestones))
-    return train_model(
-        model_name,
-        model,
-        create_loss("multitask"),
-        train_set,
-        val_set,
-        num_epochs=num_epochs,
-        batch_size=batch_size,
-        seed=seed,
-        progress=progress,
-        callbacks=[schedule, *callbacks],
-        **trainer_kwargs,
+    config = ExperimentConfig(
+        model=ModelConfig(model_name, {"preset": preset, "norm": norm}),
+        data=DataConfig(batch_size=batch_size),  # the data sets are given
+        loss=LossConfig("multitask"),
+        train=TrainConfig(
+            num_epochs=num_epochs,
+            schedule="paper",
+            schedule_kwargs={"milestones": list(milestones)},
+            seed=seed,
+        ),
     )
+    experiment = prepare(config, datasets=(train_set, val_set))
+    return train_experiment(model_name, experiment, progress, callbacks, **trainer_kwargs)

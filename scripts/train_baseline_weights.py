@@ -87,6 +87,7 @@ def train_change(model_name: str) -> tuple[nn.Module, dict[str, Any]]:
         "model_kwargs": {},
         "data": {"dataset": "SyntheticChangeDataset"}
         | dataclasses.asdict(SHIPPED_CHANGE)
+        | {"val_seed": SHIPPED_CHANGE.val_seed}
         | {"difficulty": [0.0, 1.0]},  # training pairs; validation at each of DIFFICULTIES
         "metrics": rounded(result.metrics),
         "metrics_by_difficulty": {str(r["difficulty"]): rounded(r) for r in rows},

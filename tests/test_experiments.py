@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import torch
+import yaml
 
 from ceec_lab.data import SyntheticChangeDataset
-from ceec_lab.experiments import (
-    mean_over_difficulties,
-    plot_histories,
-    results_table,
-    train_model,
-)
+from ceec_lab.experiments import mean_over_difficulties, results_table, train_model
 from ceec_lab.losses import create_loss
 from ceec_lab.models import create_model
 
@@ -36,15 +33,13 @@ def test_train_model_records_history_metrics_and_time() -> None:
     table = results_table([result], ["f1", "iou", "missing"])
     assert table.splitlines()[0] == "| model | f1 | iou | missing | time (s) |"
     assert f"{100 * result.metrics['f1']:.1f}" in table and "–" in table
-    fig = plot_histories([result], ["val_loss", "val_f1"])
-    assert len(fig.axes[0].lines) == 1 and len(fig.axes[0].lines[0].get_xdata()) == 2
 
 
 def test_evaluate_across_difficulties_shows_differencing_failing() -> None:
     from ceec_lab.experiments import ChangeBenchmark, evaluate_across_difficulties
     from ceec_lab.train import Trainer
 
-    benchmark = ChangeBenchmark(size=32, n_train=1, n_val=8)
+    benchmark = ChangeBenchmark(size=32, n_train=1, n_val=8, num_epochs=1)
     trainer = Trainer(
         create_model("differencing_otsu"),
         create_loss("tanimoto_complement"),
@@ -95,3 +90,60 @@ def test_mean_over_difficulties_averages_each_model() -> None:
     means = mean_over_difficulties(rows)
     assert list(means) == ["a", "b"]
     assert means["a"] == pytest.approx(0.6) and means["b"] == 0.5
+
+
+def test_change_presets_hold_the_benchmark_sizes() -> None:
+    from ceec_lab.experiments import BENCHMARK_PRESETS, ChangeBenchmark, benchmark_config
+
+    for mode in ("quick", "full"):
+        raw = yaml.safe_load((BENCHMARK_PRESETS / f"change-{mode}.yaml").read_text())
+        benchmark = ChangeBenchmark.preset(mode)
+        sizes = (benchmark.size, benchmark.n_train, benchmark.n_val, benchmark.batch_size)
+        assert sizes == tuple(raw["data"][k] for k in ("size", "n_train", "n_val", "batch_size"))
+        assert benchmark.num_epochs == raw["train"]["num_epochs"]
+        assert benchmark.change_weight == raw["loss"]["kwargs"]["weight"][1] == 10.0
+        preset = benchmark_config(f"change-{mode}")  # and back: the preset's own run
+        run = benchmark.config(preset.model.name)
+        assert (run.data, run.loss) == (preset.data, preset.loss)
+        assert (run.train.num_epochs, run.train.lr, run.train.seed) == (
+            preset.train.num_epochs,
+            preset.train.lr,
+            preset.train.seed,
+        )
+    with pytest.raises(ValueError, match="choose one of: change-full, change-quick"):
+        ChangeBenchmark.preset("huge")
+
+
+def test_a_benchmark_run_is_built_by_the_config_builders() -> None:
+    from ceec_lab.experiments import ChangeBenchmark
+    from ceec_lab.train.runs import prepare
+
+    benchmark = ChangeBenchmark(size=32, n_train=4, n_val=2, num_epochs=1, change_weight=7.0)
+    fc_ef = prepare(benchmark.config("fc_ef", difficulty=(0.0, 1.0)))
+    assert torch.equal(fc_ef.loss_fn.weight, torch.tensor([1.0, 7.0]))
+    assert fc_ef.train_set.difficulty == [0.0, 1.0] and fc_ef.val_set.seed == benchmark.val_seed
+    otsu = prepare(benchmark.config("differencing_otsu"))  # outputs probabilities
+    assert otsu.loss_fn.expects == "probs"
+
+
+def test_a_change_baseline_repeats_exactly() -> None:
+    from ceec_lab.experiments import ChangeBenchmark, train_change_baseline
+
+    benchmark = ChangeBenchmark(size=32, n_train=6, n_val=2, num_epochs=1, batch_size=4)
+    first, second = (
+        train_change_baseline("fc_ef", benchmark, progress=False, device="cpu") for _ in range(2)
+    )
+    assert first.history.epochs[0]["train_loss"] == second.history.epochs[0]["train_loss"]
+    assert torch.equal(first.trainer.loss_fn.weight, torch.tensor([1.0, 10.0]))
+
+
+def test_train_ceecnet_uses_the_papers_schedule() -> None:
+    from ceec_lab.experiments import ceecnet_datasets, train_ceecnet
+    from ceec_lab.losses import EvolvingDepth
+
+    train_set, val_set = ceecnet_datasets(4, 2, 32)
+    assert train_set.transform is not None and val_set.transform is None
+    run = train_ceecnet(train_set, val_set, 2, [1, 2], batch_size=2, progress=False, device="cpu")
+    (schedule,) = run.trainer.callbacks
+    assert isinstance(schedule, EvolvingDepth) and schedule.milestones == [1, 2]
+    assert [e["loss_depth"] for e in run.history.epochs] == [0, 10]

@@ -152,7 +152,7 @@ class SyntheticChangeDataset(ChangeDataset):
         n: int,
         size: int = 64,
         seed: int = 0,
-        difficulty: float | tuple[float, float] = 0.5,
+        difficulty: float | Sequence[float] = 0.5,
         multitask: bool = False,
         transform: Transform | None = None,
         n_changes: int | None = None,

@@ -9,9 +9,10 @@ that a training loop knows whether to apply a softmax to the model output first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from ceec_lab.losses import modules
 
@@ -21,9 +22,17 @@ def _expecting(expects: str, loss: nn.Module) -> nn.Module:
     return loss
 
 
-def cross_entropy(**kwargs) -> nn.Module:
-    """``torch.nn.CrossEntropyLoss`` on logits ``(B, K, H, W)`` and an int64 mask ``(B, H, W)``."""
-    return _expecting("logits", nn.CrossEntropyLoss(**kwargs))
+def cross_entropy(weight: Sequence[float] | Tensor | None = None, **kwargs) -> nn.Module:
+    """``torch.nn.CrossEntropyLoss`` on logits ``(B, K, H, W)`` and an int64 mask ``(B, H, W)``.
+
+    Args:
+        weight: one weight per class, a tensor or a list (as a YAML config gives it),
+            e.g. ``[1.0, 10.0]`` to weigh the rare change class up.
+        **kwargs: passed to ``CrossEntropyLoss`` (``ignore_index``, ``label_smoothing`` ...).
+    """
+    if weight is not None:
+        weight = torch.as_tensor(weight, dtype=torch.float32)
+    return _expecting("logits", nn.CrossEntropyLoss(weight=weight, **kwargs))
 
 
 def _smp_loss(class_name: str) -> Callable[..., nn.Module]:

@@ -13,7 +13,7 @@ A config file has five sections (every key optional; defaults below)::
       batch_size: 8
     loss:                       # a loss of ceec_lab.losses.list_losses()
       name: ce
-      kwargs: {}
+      kwargs: {}                # e.g. {weight: [1.0, 10.0]}: the change class weighted up
     train:
       num_epochs: 10
       lr: 1.0e-3
@@ -69,8 +69,9 @@ class DataConfig:
     n_train: int = 256  # synthetic training samples
     n_val: int = 64  # synthetic validation samples
     batch_size: int = 8
-    difficulty: float = 0.5  # synthetic change nuisance in [0, 1]
+    difficulty: float | list[float] = 0.5  # synthetic nuisance in [0, 1], or [low, high] per pair
     seed: int = 0  # synthetic data set seed (validation uses seed + 1)
+    cache: bool = False  # synthetic kinds: keep generated samples in memory for later epochs
     num_workers: int = 0  # DataLoader worker processes
     augment: bool = False  # change pairs: shared D4, per-date jitter, time swap, no-change pairs
     bands: int | list[int] = 3  # folder kind: bands per image, or indices to keep ([0, 1, 2])

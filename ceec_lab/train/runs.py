@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import yaml
@@ -67,8 +69,13 @@ class Experiment:
     model: nn.Module
     loss_fn: nn.Module
     train_set: Dataset
-    val_set: Dataset
+    val_set: Dataset | None  # None only when prepare() is given no validation set
     num_classes: int
+
+    def loaders(self, seed: int | None = None) -> tuple[DataLoader, DataLoader | None]:
+        """:func:`make_loaders` of the two data sets, batched and read as the config says."""
+        data = self.config.data
+        return make_loaders(self.train_set, self.val_set, data.batch_size, seed, data.num_workers)
 
 
 def data_task(kind: str) -> str:
@@ -138,11 +145,16 @@ def build_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Dataset]
     """Training and validation sets; synthetic validation uses ``seed + 1``."""
     if data.kind == "synthetic_segmentation":
         return (
-            SyntheticSegmentationDataset(data.n_train, data.size, data.seed),
-            SyntheticSegmentationDataset(data.n_val, data.size, data.seed + 1),
+            SyntheticSegmentationDataset(data.n_train, data.size, data.seed, cache=data.cache),
+            SyntheticSegmentationDataset(data.n_val, data.size, data.seed + 1, cache=data.cache),
         )
     if data.kind == "synthetic_change":
-        common = {"size": data.size, "difficulty": data.difficulty, "multitask": multitask}
+        common = {
+            "size": data.size,
+            "difficulty": data.difficulty,
+            "multitask": multitask,
+            "cache": data.cache,
+        }
         return (
             SyntheticChangeDataset(
                 data.n_train, seed=data.seed, transform=_augmentation(data), **common
@@ -239,18 +251,27 @@ def check_input_size(
         return
 
 
-def prepare(config: ExperimentConfig) -> Experiment:
-    """Build and cross-check model, loss and data sets (seeded by ``train.seed``)."""
+def prepare(
+    config: ExperimentConfig, datasets: tuple[Dataset, Dataset | None] | None = None
+) -> Experiment:
+    """Build and cross-check model, loss and data sets (seeded by ``train.seed``).
+
+    Args:
+        datasets: ``(train_set, val_set)`` built elsewhere (a notebook's), to use
+            instead of building ``config.data``'s; the model then checks their sizes
+            when it first sees them.
+    """
     check_data_path(config.data)
     seed_everything(config.train.seed)  # the model's initial weights repeat too
     model = build_model(config)
     loss_fn = build_loss(config, model)
-    train_set, val_set = build_datasets(config.data, multitask=model.output == "multitask")
-    size = sample_size(config.data, train_set)
-    if size is not None:
-        key = "data.patch_size" if config.data.kind == "folder" else "data.size"
-        check_input_size(model, band_count(config.data.bands), size, key, config.model.name)
-    return Experiment(config, model, loss_fn, train_set, val_set, data_num_classes(config.data))
+    if datasets is None:
+        datasets = build_datasets(config.data, multitask=model.output == "multitask")
+        size = sample_size(config.data, datasets[0])
+        if size is not None:
+            key = "data.patch_size" if config.data.kind == "folder" else "data.size"
+            check_input_size(model, band_count(config.data.bands), size, key, config.model.name)
+    return Experiment(config, model, loss_fn, *datasets, data_num_classes(config.data))
 
 
 def build_schedule(train: TrainConfig) -> tuple[object | None, list]:
@@ -289,11 +310,21 @@ def make_trainer(
     checkpoint_dir: str | Path | None = None,
     progress: bool = True,
     schedule: bool = True,
+    callbacks: Sequence[Any] = (),
+    **trainer_kwargs: Any,
 ) -> Trainer:
-    """A :class:`Trainer` set up as ``config.train`` says; with ``checkpoint_dir`` it
-    writes checkpoints there, which store the config."""
+    """A :class:`Trainer` set up as ``config.train`` says.
+
+    Args:
+        checkpoint_dir: write checkpoints there, which store the config.
+        schedule: build ``train.schedule`` (off for evaluation).
+        callbacks: more callbacks, after the schedule's (a notebook's live plot).
+        **trainer_kwargs: :class:`Trainer` arguments that replace the config's
+            (a notebook's ``device``).
+    """
     train = experiment.config.train
-    scheduler, callbacks = build_schedule(train) if schedule else (None, [])
+    scheduler, schedule_callbacks = build_schedule(train) if schedule else (None, [])
+    callbacks = [*schedule_callbacks, *callbacks]
     if schedule and train.schedule == "paper" and not hasattr(experiment.loss_fn, "depth"):
         raise ConfigError(
             "train.schedule: 'paper' changes the loss depth, but loss "
@@ -304,35 +335,52 @@ def make_trainer(
             callbacks.append(EarlyStopping("val_loss", patience=train.early_stopping_patience))
         if checkpoint_dir is not None:
             callbacks.append(Checkpoint(checkpoint_dir, config=experiment.config.to_dict()))
-        return Trainer(
-            experiment.model,
-            experiment.loss_fn,
-            num_classes=experiment.num_classes,
-            lr=train.lr,
-            scheduler=scheduler,
-            device=train.device,
-            amp=train.amp,
-            grad_clip=train.grad_clip,
-            callbacks=callbacks,
-            seed=train.seed,
-            progress=progress,
-        )
+        arguments = {
+            "num_classes": experiment.num_classes,
+            "lr": train.lr,
+            "scheduler": scheduler,
+            "device": train.device,
+            "amp": train.amp,
+            "grad_clip": train.grad_clip,
+            "seed": train.seed,
+            "progress": progress,
+        }
+        arguments.update(trainer_kwargs)
+        return Trainer(experiment.model, experiment.loss_fn, callbacks=callbacks, **arguments)
     except (TypeError, ValueError) as error:
         raise ConfigError(str(error)) from error
 
 
-def make_loaders(experiment: Experiment) -> tuple[DataLoader, DataLoader]:
-    """Shuffled training batches and ordered validation batches."""
-    data = experiment.config.data
+def make_loaders(
+    train_set: Dataset,
+    val_set: Dataset | None,
+    batch_size: int,
+    seed: int | None = None,
+    num_workers: int = 0,
+) -> tuple[DataLoader, DataLoader | None]:
+    """Shuffled training batches and ordered validation batches.
+
+    Training drops a last, incomplete batch when there are whole ones: batch
+    norm needs more than one sample.
+
+    Args:
+        seed: shuffle with a generator of its own, so that the order repeats
+            whatever drew random numbers before. ``None`` (the command line's
+            choice): torch's global generator, which checkpoints save, so that a
+            resumed run shuffles as the uninterrupted run would have.
+        num_workers: ``DataLoader`` worker processes, each seeded by :func:`seed_worker`.
+    """
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
     common = {
-        "batch_size": data.batch_size,
-        "num_workers": data.num_workers,
+        "batch_size": batch_size,
+        "num_workers": num_workers,
         "worker_init_fn": seed_worker,  # exact resumes with augmentation in workers too
     }
-    return (
-        DataLoader(experiment.train_set, shuffle=True, **common),
-        DataLoader(experiment.val_set, shuffle=False, **common),
+    drop_last = len(train_set) > batch_size
+    train_loader = DataLoader(
+        train_set, shuffle=True, drop_last=drop_last, generator=generator, **common
     )
+    return train_loader, None if val_set is None else DataLoader(val_set, **common)
 
 
 def run_training(
@@ -356,7 +404,7 @@ def run_training(
     _check_out_dir(out_dir, config, resume, overwrite)
     experiment = prepare(config)
     trainer = make_trainer(experiment, checkpoint_dir=out_dir, progress=progress)
-    train_loader, val_loader = make_loaders(experiment)
+    train_loader, val_loader = experiment.loaders()
     if dist.is_main_process():
         if overwrite and not resume:
             for name in RUN_FILES:
@@ -458,7 +506,7 @@ def run_evaluation(
     experiment = prepare(stored.config if config is None else config)
     _load_weights(experiment.model, stored, experiment.config.model.name)
     trainer = make_trainer(experiment, progress=progress, schedule=False)
-    return trainer.evaluate(make_loaders(experiment)[1])
+    return trainer.evaluate(experiment.loaders()[1])
 
 
 def run_prediction(

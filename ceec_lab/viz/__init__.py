@@ -36,6 +36,7 @@ from ceec_lab.viz.predictions import (
     plot_multitask_outputs,
     plot_segmentation_predictions,
 )
+from ceec_lab.viz.runs import plot_histories, plot_sweep
 
 __all__ = [
     "AttentionExplorer",
@@ -56,6 +57,7 @@ __all__ = [
     "plot_crisp_sigmoid",
     "plot_dice_curves",
     "plot_difference_vs_difficulty",
+    "plot_histories",
     "plot_loss_and_depth",
     "plot_loss_comparison",
     "plot_multitask_outputs",
@@ -63,6 +65,7 @@ __all__ = [
     "plot_segmentation_sample",
     "plot_similarity_curves",
     "plot_similarity_example",
+    "plot_sweep",
     "plot_tanimoto_landscape",
     "plot_targets",
     "to_display",

@@ -102,6 +102,16 @@ def test_every_shipped_config_builds(path: Path):
         assert "boundary" in batch and hasattr(trainer.loss_fn, "depth")
 
 
+BENCHMARK_PRESETS = sorted((CONFIGS[0].parent / "benchmarks").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", BENCHMARK_PRESETS, ids=[p.stem for p in BENCHMARK_PRESETS])
+def test_every_benchmark_preset_builds(path: Path):
+    experiment = prepare(load_config(path, TINY))
+    assert experiment.config.data.cache and experiment.config.data.kind.startswith("synthetic")
+    make_trainer(experiment, progress=False)
+
+
 def change_config(**sections) -> ExperimentConfig:
     raw = apply_overrides({}, TINY)
     for section, values in sections.items():
