@@ -1,4 +1,4 @@
-"""Train the shipped weights of the small learned baselines (CPU, about 25 minutes on 2 cores).
+"""Train the shipped weights of the small learned baselines (28 min on 2 busy CPU cores).
 
     python scripts/train_baseline_weights.py                 # all six
     python scripts/train_baseline_weights.py fc_ef fcn8s     # some of them
