@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import yaml
 
 from ceec_lab.experiments import BENCHMARK_PRESETS
-from ceec_lab.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
-def script():
-    path = PROJECT_ROOT / "benchmarks" / "baselines.py"
-    spec = importlib.util.spec_from_file_location("baselines", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(load_script):
+    return load_script("baselines")
 
 
 def preset_data(name: str) -> dict:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
-
-from ceec_lab.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
-def script():
+def script(load_script):
     """The script as a module; its top level imports only the standard library."""
-    path = PROJECT_ROOT / "benchmarks" / "ceecnet_cpu_step.py"
-    spec = importlib.util.spec_from_file_location("ceecnet_cpu_step", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ceecnet_cpu_step")
 
 
 @pytest.mark.parametrize("flag", ["--steps=0", "--batch=0", "--wait-policy=active"])

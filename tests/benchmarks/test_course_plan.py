@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "course_plan.py"
 
 
 @pytest.fixture
-def plan():
-    spec = importlib.util.spec_from_file_location("course_plan", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def plan(load_script):
+    return load_script("course_plan")
 
 
 def entry(seconds: float, load: float) -> dict:

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from ceec_lab.models import create_model
-from ceec_lab.settings import PROJECT_ROOT
 
 TINY = ["--device=cpu", "--size=16", "--warmup=1", "--steps=1"]
 
 
 @pytest.fixture(scope="module")
-def gpu_train():
-    """The script as a module (``benchmarks/`` is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "gpu_train", PROJECT_ROOT / "benchmarks/gpu_train.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+def gpu_train(load_script):
+    return load_script("gpu_train")
 
 
 @pytest.fixture
