@@ -62,6 +62,18 @@ class RunResult:
     def model(self) -> nn.Module:
         return self.trainer.model
 
+    def describe(self) -> str:
+        """Where the weights come from, in one line: trained here (how long) or shipped
+        (on what data, for how long: the record stored with the weights)."""
+        if not self.shipped:
+            return f"{self.name}: trained here, {self.seconds:.0f} s"
+        data = self.model.pretrained_info["data"]
+        return (
+            f"{self.name}: shipped weights, trained on {data['n_train']} samples of "
+            f"{data['size']}², {data['num_epochs']} epochs, batch {data['batch_size']}, "
+            f"lr {data['lr']}"
+        )
+
 
 def train_model(
     name: str,

@@ -7,7 +7,7 @@ import torch
 import yaml
 
 from ceec_lab.data import SyntheticChangeDataset
-from ceec_lab.experiments import mean_over_difficulties, results_table, train_model
+from ceec_lab.experiments import load_shipped, mean_over_difficulties, results_table, train_model
 from ceec_lab.losses import create_loss
 from ceec_lab.models import create_model
 
@@ -33,6 +33,17 @@ def test_train_model_records_history_metrics_and_time() -> None:
     table = results_table([result], ["f1", "iou", "missing"])
     assert table.splitlines()[0] == "| model | f1 | iou | missing | time (s) |"
     assert f"{100 * result.metrics['f1']:.1f}" in table and "–" in table
+    assert result.describe() == f"fc_ef: trained here, {result.seconds:.0f} s"
+
+
+def test_shipped_run_says_how_it_was_trained() -> None:
+    result = load_shipped("fc_siam_diff")
+    data = result.model.pretrained_info["data"]
+    assert result.describe() == (
+        f"fc_siam_diff: shipped weights, trained on {data['n_train']} samples of "
+        f"{data['size']}², {data['num_epochs']} epochs, batch {data['batch_size']}, lr {data['lr']}"
+    )
+    assert results_table([result], ["f1"]).splitlines()[-1].endswith("| – |")  # no training time
 
 
 def test_evaluate_across_difficulties_shows_differencing_failing() -> None:
