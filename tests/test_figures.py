@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -12,9 +13,11 @@ from matplotlib.figure import Figure
 from ceec_lab import figures
 from ceec_lab.data import SyntheticChangeDataset
 from ceec_lab.experiments import ceecnet_datasets
-from ceec_lab.figures import blocks, runs
+from ceec_lab.figures import blocks, budgets, runs
+from ceec_lab.figures.cache import RECORDED_DIR
 from ceec_lab.models import create_model
 from ceec_lab.models.nn import capture_attention
+from ceec_lab.settings import PROJECT_ROOT
 
 
 def _labelled(ax) -> dict[str, np.ndarray]:
@@ -103,16 +106,91 @@ def test_cached_computes_once_per_settings(tmp_path):
         return {"value": (1, 2)}
 
     path = tmp_path / "results.json"
-    first, hit = figures.cached(path, {"n": 1}, compute)
-    assert first == {"value": [1, 2]} and not hit
-    again, hit = figures.cached(path, {"n": 1}, compute)
-    assert again == first and hit and len(calls) == 1
+    first, source = figures.cached(path, {"n": 1}, compute)
+    assert first == {"value": [1, 2]} and source == "computed"
+    again, source = figures.cached(path, {"n": 1}, compute)
+    assert again == first and source == "cache" and len(calls) == 1
     assert json.loads(path.read_text())["settings"] == {"n": 1}
-    _, hit = figures.cached(path, {"n": 2}, compute)
-    assert not hit and len(calls) == 2
-    _, hit = figures.cached(path, {"n": 2}, compute, recompute=True)
-    assert not hit and len(calls) == 3
+    _, source = figures.cached(path, {"n": 2}, compute)
+    assert source == "computed" and len(calls) == 2
+    _, source = figures.cached(path, {"n": 2}, compute, recompute=True)
+    assert source == "computed" and len(calls) == 3
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary files left
+
+
+def test_cached_reads_recorded_results_with_the_same_settings_only(tmp_path):
+    recorded = tmp_path / "recorded.json"
+    recorded.write_text(json.dumps({"settings": {"n": 1}, "results": {"value": 7}}))
+    cache = tmp_path / "cache" / "results.json"
+    results, source = figures.cached(cache, {"n": 1}, lambda: 0, recorded=recorded)
+    assert (results, source) == ({"value": 7}, "recorded") and not cache.exists()
+    results, source = figures.cached(cache, {"n": 2}, lambda: 0, recorded=recorded)
+    assert (results, source) == (0, "computed") and cache.exists()
+    _, source = figures.cached(cache, {"n": 1}, lambda: 1, recorded=recorded, recompute=True)
+    assert source == "computed"
+
+
+@pytest.mark.parametrize("mode", ["lab", "full"])
+def test_recorded_results_match_their_budget(mode):
+    """The shipped results of a budget were made with its current settings, or the
+    notebook would silently retrain: change a budget, re-run scripts/record_figure_runs.py."""
+    for name in ("schedules", "fig10_blocks"):
+        path = RECORDED_DIR / mode / f"{name}.json"
+        if mode == "full":
+            assert not path.exists()  # not recorded (needs a GPU); nothing stale either
+            continue
+        stored = json.loads(path.read_text())
+        assert stored["settings"]["seed"] == 0
+        if name == "schedules":
+            assert stored["settings"]["change"] == budgets.CHANGE_BUDGETS[mode]
+            assert list(stored["results"]) == list(budgets.SCHEDULE_RUNS)
+            epochs = budgets.CHANGE_BUDGETS[mode]["num_epochs"]
+        else:
+            assert stored["settings"]["classify"] == budgets.CLASSIFY_BUDGETS[mode]
+            assert list(stored["results"]) == list(blocks.UNIT_NAMES)
+            epochs = budgets.CLASSIFY_BUDGETS[mode]["num_epochs"]
+        assert all(len(run["epochs"]) == epochs for run in stored["results"].values())
+
+
+def test_quick_budget_results_are_computed_then_cached(tmp_path):
+    results, source = budgets.schedule_results("quick", tmp_path, progress=False)
+    assert source == "computed" and list(results) == list(budgets.SCHEDULE_RUNS)
+    assert all(len(r["epochs"]) == 2 for r in results.values())
+    _, source = budgets.schedule_results("quick", tmp_path, progress=False)
+    assert source == "cache"
+    with pytest.raises(ValueError, match="mode must be one of"):
+        budgets.block_results("fast", tmp_path)
+
+
+def test_schedule_runs_see_the_same_augmented_batches():
+    """Two runs with the same model and schedule on augmented pairs are the same computation:
+    the augmentation's own generator restarts for every run."""
+    train_set, val_set = ceecnet_datasets(4, 2, 32, seed=0)
+    assert hasattr(train_set.transform, "state_dict")  # augmented
+    results = runs.train_schedules(
+        {"a": ("ceecnet_v1", 0), "b": ("ceecnet_v1", 0)},
+        train_set,
+        val_set,
+        2,
+        [1, 2],
+        batch_size=2,
+        progress=False,
+    )
+    losses = [[e["train_loss"] for e in results[name]["epochs"]] for name in ("a", "b")]
+    assert losses[0] == losses[1]
+
+
+def test_record_script_writes_results_the_notebook_reads(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        "record_figure_runs", PROJECT_ROOT / "scripts" / "record_figure_runs.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "RECORDED_DIR", tmp_path)
+    script.main(["--mode", "quick", "--part", "schedules", "--jobs", "1"])
+    monkeypatch.setattr(budgets, "RECORDED_DIR", tmp_path)
+    results, source = budgets.schedule_results("quick", tmp_path / "cache", progress=False)
+    assert source == "recorded" and list(results) == list(budgets.SCHEDULE_RUNS)
 
 
 # ------------------------------------------------------------------------------ Fig. 10

@@ -68,8 +68,14 @@ def train_schedules(
         Run name → ``{"epochs": the epoch records (``val_mcc``, ``loss_depth``, ...),
         "seconds": wall time of the training}``.
     """
+    # An augmented training set draws from a generator of its own (ChangeAugmentation):
+    # restart it for every run, so that every run sees the same augmented batches.
+    transform = getattr(train_set, "transform", None)
+    augmentation = transform.state_dict() if hasattr(transform, "state_dict") else None
     results = {}
     for name, (model_name, schedule) in runs.items():
+        if augmentation is not None:
+            transform.load_state_dict(augmentation)
         seed_everything(seed)
         model = create_model(model_name, preset=preset, norm="group")
         run = train_model(
