@@ -24,8 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import ceec_lab as cl  # first: it makes idle CPU threads sleep before torch loads
 from ceec_lab.figures import budgets
-from ceec_lab.figures.cache import RECORDED_DIR
-from ceec_lab.files import save_json
+from ceec_lab.figures.cache import RECORDED_DIR, cached
 
 
 def _train_one(mode: str, name: str, seed: int) -> dict:
@@ -36,14 +35,16 @@ def _train_one(mode: str, name: str, seed: int) -> dict:
 
 def record_schedules(mode: str, seed: int, jobs: int) -> dict:
     names = list(budgets.SCHEDULE_RUNS)
-    if jobs == 1:
-        results = budgets.train_schedule_runs(mode, seed=seed)
-    else:
+
+    def train() -> dict:
+        if jobs == 1:
+            return budgets.train_schedule_runs(mode, seed=seed)
         with ProcessPoolExecutor(jobs) as pool:
             done = pool.map(_train_one, [mode] * len(names), names, [seed] * len(names))
-            results = dict(zip(names, done, strict=True))
-    settings = budgets.schedule_settings(mode, seed)
-    save_json({"settings": settings, "results": results}, RECORDED_DIR / mode / "schedules.json")
+            return dict(zip(names, done, strict=True))
+
+    path = RECORDED_DIR / mode / "schedules.json"
+    results, _ = cached(path, budgets.schedule_settings(mode, seed), train, recompute=True)
     return results
 
 

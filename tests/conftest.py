@@ -1,12 +1,16 @@
 """Shared fixtures: headless matplotlib, one torch thread, quick mode, the LEVIR-CD samples,
-and the notebook runner of ``test_notebooks.py`` and ``test_solution_notebooks.py``."""
+the notebook runner of ``test_notebooks.py`` and ``test_solution_notebooks.py``, and a loader
+for the scripts of ``benchmarks/`` and ``scripts/``."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import matplotlib
 import pytest
@@ -112,3 +116,27 @@ def execute_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callabl
         assert not errors, json.dumps(errors, indent=1)[:2000]
 
     return execute
+
+
+@pytest.fixture(scope="session")
+def load_script() -> Iterator[Callable[..., ModuleType]]:
+    """``load_script("baselines")`` imports ``benchmarks/baselines.py`` and returns it;
+    ``load_script("record_figure_runs", "scripts")`` a script of ``scripts/``
+    (neither folder is a package).
+
+    The module is registered in ``sys.modules`` while the session runs (dataclasses look
+    their module up there) and removed afterwards.
+    """
+    loaded: list[str] = []
+
+    def load(name: str, folder: str = "benchmarks") -> ModuleType:
+        spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        loaded.append(name)
+        spec.loader.exec_module(module)
+        return module
+
+    yield load
+    for name in loaded:
+        sys.modules.pop(name, None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
@@ -17,7 +16,6 @@ from ceec_lab.figures import blocks, budgets, runs
 from ceec_lab.figures.cache import RECORDED_DIR
 from ceec_lab.models import create_model
 from ceec_lab.models.nn import capture_attention
-from ceec_lab.settings import PROJECT_ROOT
 
 
 def _labelled(ax) -> dict[str, np.ndarray]:
@@ -180,12 +178,8 @@ def test_schedule_runs_see_the_same_augmented_batches():
     assert losses[0] == losses[1]
 
 
-def test_record_script_writes_results_the_notebook_reads(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location(
-        "record_figure_runs", PROJECT_ROOT / "scripts" / "record_figure_runs.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+def test_record_script_writes_results_the_notebook_reads(tmp_path, monkeypatch, load_script):
+    script = load_script("record_figure_runs", "scripts")
     monkeypatch.setattr(script, "RECORDED_DIR", tmp_path)
     script.main(["--mode", "quick", "--part", "schedules", "--jobs", "1"])
     monkeypatch.setattr(budgets, "RECORDED_DIR", tmp_path)

@@ -106,7 +106,7 @@ def train_schedule_runs(
         difficulty=tuple(change["difficulty"]),
     )
     return runs.train_schedules(
-        {name: SCHEDULE_RUNS[name] for name in (names or SCHEDULE_RUNS)},
+        {name: SCHEDULE_RUNS[name] for name in (SCHEDULE_RUNS if names is None else names)},
         train_set,
         val_set,
         change["num_epochs"],
