@@ -15,6 +15,7 @@ from ceec_lab.data.datasets import (
 )
 from ceec_lab.data.export import write_change_folder
 from ceec_lab.data.io import read_image, read_label, write_png
+from ceec_lab.data.scene_stats import scene_statistics
 from ceec_lab.data.synthetic import (
     CLASS_COLOURS,
     SEGMENTATION_CLASSES,
@@ -42,6 +43,7 @@ __all__ = [
     "normalisation_stats",
     "read_image",
     "read_label",
+    "scene_statistics",
     "stitch_tiles",
     "tile_image",
     "write_change_folder",

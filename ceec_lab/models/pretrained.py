@@ -8,6 +8,12 @@ rerun (nothing is downloaded):
   trained on the synthetic change pairs with the evolving multitask loss by
   ``python scripts/train_tiny_weights.py``. Inputs: images in [0, 1], no
   normalisation, H and W multiples of 32.
+* ``"ceecnet-tiny-levir-samples"`` - those weights fine-tuned on the eleven LEVIR-CD
+  sample pairs by ``python scripts/train_levir_weights.py``, which first scores the
+  recipe by leave-some-out (its ``.json`` holds the table: the numbers to expect on
+  real pairs the weights never saw). The network runs at half resolution inside the
+  model (``input_scale=0.5``, :class:`~ceec_lab.models.rescaled.Rescaled`): inputs in
+  [0, 1] at their own resolution (LEVIR-CD: 0.5 m), H and W multiples of 64.
 * ``"fc-ef-synthetic"``, ``"fc-siam-conc-synthetic"``, ``"fc-siam-diff-synthetic"`` (the
   change detectors of notebooks 04 and 05) and ``"fcn32s-synthetic"``, ``"fcn16s-synthetic"``,
   ``"fcn8s-synthetic"`` (the FCNs of notebook 01), trained by
@@ -31,6 +37,10 @@ BASELINES_SCRIPT = "scripts/train_baseline_weights.py"
 #: Shipped weights: name → (file in ``ceec_lab/weights``, the script that makes it).
 PRETRAINED: dict[str, tuple[str, str]] = {
     "ceecnet-tiny-synthetic": ("ceecnet_tiny_synthetic.pt", "scripts/train_tiny_weights.py"),
+    "ceecnet-tiny-levir-samples": (
+        "ceecnet_tiny_levir_samples.pt",
+        "scripts/train_levir_weights.py",
+    ),
     "fc-ef-synthetic": ("fc_ef_synthetic.pt", BASELINES_SCRIPT),
     "fc-siam-conc-synthetic": ("fc_siam_conc_synthetic.pt", BASELINES_SCRIPT),
     "fc-siam-diff-synthetic": ("fc_siam_diff_synthetic.pt", BASELINES_SCRIPT),
@@ -66,9 +76,9 @@ def pretrained_path(name: str) -> Path:
 def load_pretrained(name: str = "ceecnet-tiny-synthetic", device: str = "cpu") -> nn.Module:
     """Build the model stored with weights ``name`` and load them; returns it in eval mode.
 
-    The file holds ``{"model_name", "model_kwargs", "state_dict", "metrics", ...}``;
-    ``model.pretrained_info`` keeps everything but the weights (how it was trained
-    and how well it did).
+    The file holds ``{"model_name", "model_kwargs", "state_dict", ...}`` and how it
+    was trained and how well it did; ``model.pretrained_info`` keeps everything but
+    the weights.
     """
     checkpoint: dict[str, Any] = load_torch(pretrained_path(name), map_location=device)
     model = create_model(checkpoint["model_name"], **checkpoint["model_kwargs"])

@@ -54,11 +54,14 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
-def create_model(name: str, **kwargs) -> nn.Module:
+def create_model(name: str, input_scale: float = 1.0, **kwargs) -> nn.Module:
     """Build a model by name.
 
     Args:
         name: one of :func:`list_models` (case-insensitive, ``-`` and ``_`` alike).
+        input_scale: below 1, a change model runs on both dates resized by this factor
+            and returns outputs at the input size
+            (:class:`~ceec_lab.models.rescaled.Rescaled`; its weights are under ``model.``).
         **kwargs: passed to the model's factory (e.g. ``in_channels``, ``num_classes``).
 
     Raises:
@@ -69,4 +72,9 @@ def create_model(name: str, **kwargs) -> nn.Module:
         raise ValueError(f"unknown model name {name!r}; choose one of: {', '.join(list_models())}")
     module_name, factory_name = _MODELS[key].split(":")
     factory = getattr(importlib.import_module(module_name), factory_name)
-    return factory(**kwargs)
+    model = factory(**kwargs)
+    if input_scale == 1.0:
+        return model
+    from ceec_lab.models.rescaled import Rescaled
+
+    return Rescaled(model, input_scale, kwargs.get("in_channels", 3))

@@ -36,7 +36,7 @@ from ceec_lab.viz.predictions import (
     plot_multitask_outputs,
     plot_segmentation_predictions,
 )
-from ceec_lab.viz.runs import plot_histories, plot_sweep
+from ceec_lab.viz.runs import plot_histories, plot_scores, plot_sweep
 
 __all__ = [
     "AttentionExplorer",
@@ -61,6 +61,7 @@ __all__ = [
     "plot_loss_and_depth",
     "plot_loss_comparison",
     "plot_multitask_outputs",
+    "plot_scores",
     "plot_segmentation_predictions",
     "plot_segmentation_sample",
     "plot_similarity_curves",

@@ -1,8 +1,9 @@
-"""Several training runs side by side: their histories, and a sweep over nuisance levels.
+"""Several training runs side by side: their histories, a sweep over nuisance levels, scores.
 
 :func:`plot_histories` draws the runs of :mod:`ceec_lab.experiments` (``train_model``,
 ``train_change_baseline`` ...) epoch by epoch; :func:`plot_sweep` draws the rows of
-``experiments.nuisance_sweep``, one line per model across the difficulty levels.
+``experiments.nuisance_sweep``, one line per model across the difficulty levels;
+:func:`plot_scores` draws one bar per model and metric.
 """
 
 from __future__ import annotations
@@ -56,5 +57,29 @@ def plot_sweep(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = ("f1", "
             ax.plot(*zip(*points, strict=True), "o-", label=name)
         ax.set(xlabel="nuisance difficulty", ylabel=f"{metric} (change class)", ylim=(0, 1))
         ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_scores(
+    rows: Sequence[dict[str, Any]], metrics: Sequence[str] = ("precision", "recall", "f1")
+) -> Figure:
+    """Grouped horizontal bars: one group per model (``row["model"]``), one bar per metric.
+
+    Args:
+        rows: one dict per model with the ``metrics`` on a 0-1 scale, e.g. the rows of
+            :func:`ceec_lab.transfer.leave_some_out`.
+        metrics: bar per metric, each labelled with its value.
+    """
+    height = 0.8 / len(metrics)
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 + 0.55 * len(rows) * len(metrics) ** 0.5))
+    for j, metric in enumerate(metrics):
+        positions = [i + (j - (len(metrics) - 1) / 2) * height for i in range(len(rows))]
+        bars = ax.barh(positions, [r[metric] for r in rows], height, label=metric)
+        ax.bar_label(bars, fmt="%.2f", fontsize="small", padding=2)
+    ax.set_yticks(range(len(rows)), [r["model"] for r in rows])
+    ax.invert_yaxis()  # first row on top, as in the table
+    ax.set(xlim=(0, 1.08), xlabel="change class")
+    ax.legend(fontsize="small", loc="lower right")
     fig.tight_layout()
     return fig
