@@ -19,9 +19,10 @@ the pairs are split into ``k`` folds, each fold is predicted by a model trained 
 the other folds only, and the metrics pool every held-out pixel. No pair is ever
 scored by a model that trained on it.
 
-The networks run at half resolution inside the model (:class:`~ceec_lab.models.rescaled.Rescaled`):
-LEVIR-CD houses then have about the pixel size of the synthetic ones, and each
-training step costs a quarter.
+The networks run at half resolution inside the model
+(:class:`~ceec_lab.models.rescaled.Rescaled`): LEVIR-CD houses then cover a quarter of
+their pixels, closer to the size of the synthetic houses the network was pre-trained
+on (notebook 07 measures both), and each training step costs a quarter.
 """
 
 from __future__ import annotations
