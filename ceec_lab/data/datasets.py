@@ -42,6 +42,7 @@ from ceec_lab.data.io import (
 from ceec_lab.data.synthetic import (
     Appearance,
     check_difficulty,
+    check_style,
     make_change_pair,
     make_segmentation_scene,
     sample_seed,
@@ -145,6 +146,8 @@ class SyntheticChangeDataset(ChangeDataset):
             epochs skip the generator: about ``n · size² · 28`` bytes.
         without: nuisance factors to switch off, names from
             :data:`~ceec_lab.data.synthetic.NUISANCE_FACTORS` (e.g. ``("shadows",)``).
+        style: how scenes are drawn, one of :data:`~ceec_lab.data.synthetic.STYLES`:
+            ``"classic"`` or ``"realistic"`` (LEVIR-CD's 0.5 m/px and look).
     """
 
     def __init__(
@@ -158,11 +161,14 @@ class SyntheticChangeDataset(ChangeDataset):
         n_changes: int | None = None,
         cache: bool = False,
         without: Sequence[str] = (),
+        style: str = "classic",
     ) -> None:
         super().__init__(multitask, transform)
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         self._range = check_difficulty(difficulty)
+        check_style(style)
+        self.style = style
         self.n, self.size, self.seed, self.n_changes = n, size, seed, n_changes
         self.difficulty, self.without = difficulty, tuple(without)
         without_nuisance(Appearance(), self.without)  # unknown names fail here, not in a worker
@@ -184,7 +190,12 @@ class SyntheticChangeDataset(ChangeDataset):
             self._cache,
             index,
             lambda: make_change_pair(
-                seed, self.size, self.difficulty_of(index), self.n_changes, self.without
+                seed,
+                self.size,
+                self.difficulty_of(index),
+                self.n_changes,
+                self.without,
+                self.style,
             ),
         )
 

@@ -93,18 +93,29 @@ class Appearance:
 MIN_SIZE = 16
 
 
+#: The drawing styles of :func:`make_change_pair`: ``"classic"`` draws every scene as a
+#: shrunken 256-px one (houses of 4-11 px at 64 px); ``"realistic"`` keeps LEVIR-CD's
+#: 0.5 m/px at any size and draws textured, shaded scenes (:mod:`ceec_lab.data.realistic`).
+STYLES = ("classic", "realistic")
+
+
 def _scale(size: int) -> float:
     return size / 256.0
 
 
-def _random_roads(rng: np.random.Generator, size: int) -> list[tuple[np.ndarray, int]]:
+def _random_roads(
+    rng: np.random.Generator, size: int, scale: float | None = None
+) -> list[tuple[np.ndarray, int]]:
+    """1-2 straight roads across the scene; widths are 8-14 px times ``scale``
+    (``None``: shrink with the scene, as the classic style does)."""
+    s = _scale(size) if scale is None else scale
     roads = []
     for _ in range(rng.integers(1, 3)):
         horizontal = rng.random() < 0.5
         a, b = rng.uniform(0.1, 0.9, size=2) * size
         start, end = ((0, a), (size, b)) if horizontal else ((a, 0), (b, size))
         line = np.array([start, end], dtype=np.int32)
-        roads.append((line, max(2, int(rng.uniform(8, 14) * _scale(size)))))
+        roads.append((line, max(2, int(rng.uniform(8, 14) * s))))
     return roads
 
 
@@ -118,8 +129,10 @@ def _random_water(rng: np.random.Generator, size: int) -> list[np.ndarray]:
     return [np.round(points).astype(np.int32)]
 
 
-def _random_building(rng: np.random.Generator, size: int) -> Building:
-    s = _scale(size)
+def _random_building(rng: np.random.Generator, size: int, scale: float | None = None) -> Building:
+    """A building somewhere in the scene, 14-34 by 14-44 px times ``scale``
+    (``None``: shrink with the scene)."""
+    s = _scale(size) if scale is None else scale
     grey = rng.uniform(0.45, 0.85)
     tint = rng.uniform(-0.12, 0.12, size=3)
     roof = tuple(float(v) for v in np.clip(grey + tint * (rng.random() < 0.6), 0.05, 0.95))
@@ -143,20 +156,35 @@ def _footprint(buildings: list[Building], size: int) -> np.ndarray:
 
 
 def _place_buildings(
-    rng: np.random.Generator, size: int, occupied: np.ndarray, count: int
+    rng: np.random.Generator,
+    size: int,
+    occupied: np.ndarray,
+    count: int,
+    scale: float | None = None,
 ) -> list[Building]:
-    """Rejection-sample ``count`` buildings that do not touch ``occupied`` pixels."""
+    """Rejection-sample ``count`` buildings that do not touch ``occupied`` pixels.
+
+    Each try is drawn in a window 2 px larger than the building, not the whole scene:
+    the same pixels, far fewer of them.
+    """
     placed = []
     occupied = occupied.copy()
     for _ in range(count * 6):
         if len(placed) == count:
             break
-        building = _random_building(rng, size)
-        footprint = _footprint([building], size)
+        building = _random_building(rng, size, scale)
+        polygon = building.polygon()  # (4, 2) of (x, y)
+        x0, y0 = np.maximum(polygon.min(0) - 2, 0)
+        x1, y1 = np.minimum(polygon.max(0) + 3, size)
+        if x0 >= x1 or y0 >= y1:
+            continue  # wholly outside the scene
+        footprint = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(footprint, [polygon - (x0, y0)], 1)
         grown = cv2.dilate(footprint, np.ones((5, 5), np.uint8))
-        if footprint.sum() > 0 and not (grown & occupied).any():
+        window = occupied[y0:y1, x0:x1]  # a view: marking it marks ``occupied``
+        if footprint.any() and not (grown & window).any():
             placed.append(building)
-            occupied |= grown
+            window |= grown
     return placed
 
 
@@ -178,13 +206,21 @@ def random_layout(rng: np.random.Generator, size: int, n_buildings: int | None =
     layout.water = _random_water(rng, size)
     count = int(rng.integers(4, 10)) if n_buildings is None else n_buildings
     layout.buildings = _place_buildings(rng, size, _occupancy(layout), count)
-    free = np.argwhere(_occupancy(layout) == 0)
-    for _ in range(int(rng.integers(6, 18))):
+    _place_trees(rng, layout, int(rng.integers(6, 18)))
+    return layout
+
+
+def _place_trees(
+    rng: np.random.Generator, layout: Layout, count: int, scale: float | None = None
+) -> None:
+    """Add ``count`` trees of radius 4-9 px times ``scale`` on pixels free of anything else."""
+    s = _scale(layout.size) if scale is None else scale
+    free = np.argwhere(_occupancy(layout) == 0)  # (N, 2) rows of (y, x)
+    for _ in range(count):
         if len(free) == 0:
             break
         y, x = free[rng.integers(len(free))]
-        layout.trees.append((int(x), int(y), max(2, int(rng.uniform(4, 9) * _scale(size)))))
-    return layout
+        layout.trees.append((int(x), int(y), max(2, int(rng.uniform(4, 9) * s))))
 
 
 def _soil_texture(layout: Layout) -> np.ndarray:
@@ -345,9 +381,15 @@ def without_nuisance(appearance: Appearance, factors: Sequence[str]) -> Appearan
 
 
 def change_layout(
-    rng: np.random.Generator, layout: Layout, n_changes: int | None = None
+    rng: np.random.Generator,
+    layout: Layout,
+    n_changes: int | None = None,
+    scale: float | None = None,
 ) -> tuple[Layout, np.ndarray]:
     """The same place at a later date, with buildings appearing, disappearing or rebuilt.
+
+    New buildings are drawn at ``scale`` (``None``: shrunk with the scene, as in
+    :func:`random_layout`).
 
     Returns:
         The new layout and the change mask, uint8 (H, W): the union of the
@@ -361,10 +403,11 @@ def change_layout(
         if kind != "appear" and buildings:
             old = buildings.pop(int(rng.integers(len(buildings))))
             if kind == "rebuild":
-                buildings.append(replace(_random_building(rng, size), cx=old.cx, cy=old.cy))
+                new = _random_building(rng, size, scale)
+                buildings.append(replace(new, cx=old.cx, cy=old.cy))
         else:
             occupied = _occupancy(replace(layout, buildings=buildings))
-            buildings += _place_buildings(rng, size, occupied, 1)
+            buildings += _place_buildings(rng, size, occupied, 1, scale)
     # What differs between the dates; a building put up and torn down again in between is not.
     changed = list(set(layout.buildings) ^ set(buildings))
     later = replace(layout, buildings=buildings, trees=_trees_clear_of(layout.trees, changed, size))
@@ -402,6 +445,7 @@ def make_change_pair(
     difficulty: float = 0.5,
     n_changes: int | None = None,
     without: Sequence[str] = (),
+    style: str = "classic",
 ) -> dict[str, np.ndarray]:
     """Two dates of one place and their binary change mask.
 
@@ -411,17 +455,34 @@ def make_change_pair(
     ``without`` names :data:`NUISANCE_FACTORS` to switch off (e.g. ``("shadows",)``);
     everything else, the random draws included, stays as it is with them on.
 
+    ``style`` picks one of :data:`STYLES`: ``"classic"`` (the default, which the
+    shipped weights were trained on) or ``"realistic"`` (LEVIR-CD's ground scale
+    and look, see :mod:`ceec_lab.data.realistic`).
+
     Returns:
         ``{"image1", "image2": float32 (H, W, 3) in [0, 1], "mask": uint8 (H, W) in {0, 1}}``.
     """
     _check_size(size)
+    check_style(style)
+    if style == "classic":
+        layout_of, draw, scale = random_layout, render, None
+    else:
+        from ceec_lab.data import realistic  # imported here: it builds on this module
+
+        layout_of, draw, scale = realistic.random_layout, realistic.render, realistic.SCALE
     layout_rng, nuisance_rng = (np.random.default_rng([seed, k]) for k in (0, 1))
-    before = random_layout(layout_rng, size)
-    after, mask = change_layout(layout_rng, before, n_changes)
-    image1, _ = render(before, Appearance(), nuisance_rng)
+    before = layout_of(layout_rng, size)
+    after, mask = change_layout(layout_rng, before, n_changes, scale)
+    image1, _ = draw(before, Appearance(), nuisance_rng)
     appearance = without_nuisance(nuisance_appearance(nuisance_rng, difficulty), without)
-    image2, _ = render(after, appearance, nuisance_rng)
+    image2, _ = draw(after, appearance, nuisance_rng)
     return {"image1": image1, "image2": image2, "mask": mask}
+
+
+def check_style(style: str) -> None:
+    """Raise ``ValueError`` naming ``style`` and :data:`STYLES` unless it is one of them."""
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {list(STYLES)}, got {style!r}")
 
 
 def _check_size(size: int) -> None:
