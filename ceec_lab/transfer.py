@@ -124,10 +124,9 @@ def leave_some_out_folds(n: int, n_folds: int) -> list[tuple[list[int], list[int
 def tiny_ceecnet(pretrained: bool, scale: float = 0.5) -> Rescaled:
     """The tiny CEECNet V1 at ``scale`` of the input resolution: the shipped synthetic
     weights (``pretrained``) or a fresh initialisation of the same network."""
-    model = Rescaled(create_model("ceecnet_v1", **TINY_KWARGS), scale)
     if pretrained:
-        model.model.load_state_dict(load_pretrained("ceecnet-tiny-synthetic").state_dict())
-    return model
+        return Rescaled(load_pretrained("ceecnet-tiny-synthetic"), scale)
+    return Rescaled(create_model("ceecnet_v1", **TINY_KWARGS), scale)
 
 
 def fine_tune(
