@@ -1,7 +1,7 @@
 """The ``ceec-lab`` command line.
 
 * ``ceec-lab info`` - versions, the device that will be used, data found;
-* ``ceec-lab data synth --out DIR --n N --size S --seed K [--difficulty X]`` -
+* ``ceec-lab data synth --out DIR --n N --size S --seed K [--difficulty X] [--style S]`` -
   write synthetic pairs as a LEVIR-CD style folder;
 * ``ceec-lab prepare levir-cd|whu-cd --root DIR`` - check a download, write a
   manifest and normalisation statistics (:mod:`ceec_lab.data.prepare`); exit
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ceec_lab.cli_train import HelpFormatter, add_train_commands
 from ceec_lab.cpu import configure_cpu_threads, current_thread_settings
+from ceec_lab.data.synthetic import STYLES
 from ceec_lab.settings import find_levircd_samples, find_user_data, get_device, run_mode
 
 _PACKAGES = (
@@ -80,11 +81,17 @@ def synth(args: argparse.Namespace) -> int:
         check_difficulty(args.difficulty, "--difficulty")
         check_output_folder(args.out, args.overwrite, "--out")
         write_change_folder(
-            args.out, args.n, args.size, args.seed, args.difficulty, overwrite=args.overwrite
+            args.out,
+            args.n,
+            args.size,
+            args.seed,
+            args.difficulty,
+            style=args.style,
+            overwrite=args.overwrite,
         )
     except ValueError as error:
         return _fail(error)
-    print(f"wrote {args.n} pairs of {args.size}×{args.size} to {args.out}")
+    print(f"wrote {args.n} {args.style} pairs of {args.size}×{args.size} to {args.out}")
     return 0
 
 
@@ -148,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth_parser.add_argument("--size", type=_positive, default=256, help="side in pixels")
     synth_parser.add_argument("--seed", type=int, default=0, help="data set seed")
     synth_parser.add_argument("--difficulty", type=float, default=0.5, help="nuisance in [0, 1]")
+    synth_parser.add_argument(
+        "--style",
+        choices=STYLES,
+        default="classic",
+        help="classic scenes (notebooks 00-06) or realistic ones (LEVIR-CD's scale and look)",
+    )
     synth_parser.set_defaults(func=synth)
     prepare_parser = commands.add_parser("prepare", help="check a LEVIR-CD / WHU-CD download")
     prepare_parser.add_argument("dataset", choices=["levir-cd", "whu-cd"], help="which data set")

@@ -459,6 +459,7 @@ def ceecnet_datasets(
     size: int,
     seed: int = 0,
     difficulty: float | tuple[float, float] = (0.0, 1.0),
+    style: str = "classic",
 ) -> tuple[Dataset, Dataset]:
     """Synthetic pairs with multitask targets for CEECNet, the paper's way (docs/paper_map.md).
 
@@ -471,6 +472,7 @@ def ceecnet_datasets(
         n_train=n_train,
         n_val=n_val,
         difficulty=_config_difficulty(difficulty),
+        style=style,
         seed=seed,
         augment=True,
         cache=True,

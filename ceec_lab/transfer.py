@@ -27,9 +27,11 @@ on (notebook 07 measures both), and each training step costs a quarter.
 
 from __future__ import annotations
 
+import argparse
+import copy
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,32 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: The recipe of the shipped ``"ceecnet-tiny-levir-samples"`` weights.
+SHIPPED_RECIPE = Recipe(steps_per_epoch=40)
+
+
+def add_leave_some_out_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the scripts that run :func:`leave_some_out`: ``--root``, ``--folds``,
+    the recipe (defaults: :data:`SHIPPED_RECIPE`) and ``--seed``; see :func:`recipe_of`."""
+    parser.add_argument("--root", type=Path, default=None, help="LEVIR-CD style folder")
+    parser.add_argument("--folds", type=int, default=4)
+    for name in ("epochs", "steps_per_epoch", "batch_size", "crop"):
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, type=int, default=getattr(SHIPPED_RECIPE, name))
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def recipe_of(args: argparse.Namespace) -> Recipe:
+    """The recipe the options of :func:`add_leave_some_out_arguments` ask for."""
+    return replace(
+        SHIPPED_RECIPE,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size,
+        crop=args.crop,
+    )
 
 
 class Repeat(Dataset):
@@ -205,14 +233,24 @@ class TransferResult:
 
 
 def _fold_model(
-    method: str, root: str | Path, train: list[int], recipe: Recipe, seed: int
+    method: str,
+    root: str | Path,
+    train: list[int],
+    recipe: Recipe,
+    seed: int,
+    start: nn.Module | None,
 ) -> nn.Module:
     """The model ``method`` uses for one fold, trained on the pairs ``train`` if it learns."""
     if method == "differencing + Otsu":
         return create_model("differencing_otsu")
+    if method == "from scratch":
+        model = tiny_ceecnet(pretrained=False, scale=recipe.scale)
+    elif start is None:
+        model = tiny_ceecnet(pretrained=True, scale=recipe.scale)
+    else:
+        model = Rescaled(copy.deepcopy(start), recipe.scale)  # each fold starts afresh
     if method == "zero-shot":
-        return tiny_ceecnet(pretrained=True, scale=recipe.scale)
-    model = tiny_ceecnet(pretrained=method == "fine-tuned", scale=recipe.scale)
+        return model
     pairs = Subset(real_pairs(root, recipe, seed), train)
     return fine_tune(model, pairs, recipe, seed, name=method).model
 
@@ -224,12 +262,18 @@ def leave_some_out(
     methods: Sequence[str] = METHODS,
     seed: int = 0,
     progress: bool = True,
+    start: nn.Module | None = None,
 ) -> TransferResult:
     """Score ``methods`` on the real pairs in ``root`` by leave-some-out (k-fold).
 
     Fold ``k``'s networks are trained (with seed ``seed + k``) on the pairs of the
     other folds and predict the pairs of fold ``k``; every pair is predicted once.
     ``time (s)`` is ``None`` for the methods that do not train.
+
+    Args:
+        start: the pre-trained tiny CEECNet (full resolution, multitask output)
+            that zero-shot and fine-tuned use; ``None``: the shipped synthetic
+            weights. Each fold fine-tunes its own copy.
     """
     unknown = [method for method in methods if method not in METHODS]
     if unknown:
@@ -245,9 +289,9 @@ def leave_some_out(
     for k, (train, test) in enumerate(folds):
         for method in methods:
             bar.set_postfix_str(f"fold {k + 1}/{len(folds)}: {method}")
-            start = time.perf_counter()
-            model = _fold_model(method, root, train, recipe, seed + k)
-            seconds[method] += time.perf_counter() - start
+            began = time.perf_counter()
+            model = _fold_model(method, root, train, recipe, seed + k, start)
+            seconds[method] += time.perf_counter() - began
             for i in test:
                 pair = evaluation[i]
                 probs = predict_probs(model, pair["image1"][None], pair["image2"][None])

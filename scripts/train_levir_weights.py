@@ -33,10 +33,11 @@ from ceec_lab.models.pretrained import PRETRAINED
 from ceec_lab.transfer import (
     METHODS,
     TINY_KWARGS,
-    Recipe,
+    add_leave_some_out_arguments,
     fine_tune,
     leave_some_out,
     real_pairs,
+    recipe_of,
     tiny_ceecnet,
 )
 
@@ -47,13 +48,7 @@ COLUMNS = ["precision", "recall", "f1", "iou", "mcc", "time (s)"]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=None, help="LEVIR-CD style folder")
-    parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--steps-per-epoch", type=int, default=40)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--crop", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
+    add_leave_some_out_arguments(parser)
     parser.add_argument(
         "--with-scratch",
         action="store_true",
@@ -66,7 +61,7 @@ def main() -> None:
     if root is None:
         parser.error("no LEVIR-CD samples found: pass --root DIR (with A/, B/ and label/)")
     print(cl.configure_cpu_threads(1))  # small tensors: one thread is fastest (RESULTS.md)
-    recipe = Recipe(args.epochs, args.steps_per_epoch, args.batch_size, args.crop)
+    recipe = recipe_of(args)
 
     methods = [m for m in METHODS if args.with_scratch or m != "from scratch"]
     result = leave_some_out(root, recipe, args.folds, methods, seed=args.seed)

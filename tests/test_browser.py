@@ -127,12 +127,13 @@ def _install_chromium() -> str:
         return "not root and no password-less sudo to install them"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command, timeout in (
-        (["update"], 120),
+        (["update"], 180),
         (["install", "-y", "chromium", "chromium-driver"], 300),
     ):
         try:
             done = subprocess.run(
-                [*sudo, "apt-get", *command],
+                # Wait for a dpkg lock held by another apt-get (a system update, say).
+                [*sudo, "apt-get", "-o", "DPkg::Lock::Timeout=60", *command],
                 env=env,
                 capture_output=True,
                 text=True,

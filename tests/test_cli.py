@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ceec_lab.cli import main
-from ceec_lab.data import ChangeFolderDataset
+from ceec_lab.data import ChangeFolderDataset, SyntheticChangeDataset
 
 
 def test_info_reports_versions_device_and_data(capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,3 +70,13 @@ def test_console_script_is_installed() -> None:
     result = subprocess.run([str(script), "info"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "ceec-lab" in result.stdout
+
+
+def test_data_synth_writes_the_style_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "realistic"
+    args = ["data", "synth", "--out", str(out), "--n", "2", "--size", "32", "--style", "realistic"]
+    assert main(args) == 0
+    written = ChangeFolderDataset(out).load(1)
+    drawn = SyntheticChangeDataset(2, 32, seed=0, style="realistic").load(1)
+    np.testing.assert_array_equal(written["mask"], drawn["mask"])
+    np.testing.assert_allclose(written["image2"], drawn["image2"], atol=1 / 255)

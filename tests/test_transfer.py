@@ -9,6 +9,8 @@ import torch
 
 from ceec_lab import transfer
 from ceec_lab.data import write_change_folder
+from ceec_lab.models import create_model
+from ceec_lab.models.pretrained import load_pretrained
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +100,21 @@ def test_levir_weights_script_writes_weights_the_kit_can_load(
     assert isinstance(model, Rescaled) and model.scale == 0.5
     probs = model(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64))[0]
     assert probs.shape == (1, 2, 64, 64)
+
+
+def test_leave_some_out_starts_from_the_network_it_is_given(tiny_folder: Path) -> None:
+    """``start`` replaces the shipped weights for zero-shot and fine-tuned, and each fold
+    fine-tunes a copy: the network passed in is left as it was."""
+    start = load_pretrained("ceecnet-tiny-synthetic")
+    before = {name: value.clone() for name, value in start.state_dict().items()}
+    recipe = transfer.Recipe(epochs=1, steps_per_epoch=1, batch_size=2, crop=64)
+
+    def zero_shot(**kwargs) -> torch.Tensor:
+        result = transfer.leave_some_out(tiny_folder, recipe, 2, ["zero-shot"], **kwargs)
+        return torch.stack(result.probabilities["zero-shot"])  # (5, 64, 64)
+
+    assert torch.equal(zero_shot(progress=False), zero_shot(progress=False, start=start))
+    fresh = create_model("ceecnet_v1", **transfer.TINY_KWARGS)
+    assert not torch.equal(zero_shot(progress=False), zero_shot(progress=False, start=fresh))
+    transfer.leave_some_out(tiny_folder, recipe, 2, ["fine-tuned"], progress=False, start=start)
+    assert all(torch.equal(before[name], value) for name, value in start.state_dict().items())

@@ -18,13 +18,15 @@ def write_change_folder(
     size: int = 256,
     seed: int = 0,
     difficulty: float = 0.5,
+    style: str = "classic",
     progress: bool = True,
     overwrite: bool = False,
 ) -> Path:
     """Generate ``n`` synthetic pairs into ``out/{A,B,label}/NNNNN.png`` (labels 0/255).
 
-    The files are the same pairs as ``SyntheticChangeDataset(n, size, seed, difficulty)``
-    yields, so a folder dataset over ``out`` reads back the same data (to 8-bit precision).
+    The files are the same pairs as ``SyntheticChangeDataset(n, size, seed, difficulty,
+    style=style)`` yields, so a folder dataset over ``out`` reads back the same data (to
+    8-bit precision).
     The pairs are written into a temporary folder and moved into ``out`` at the
     end: an interrupted run leaves nothing, and two seeds never mix.
 
@@ -35,11 +37,11 @@ def write_change_folder(
     out = check_output_folder(out, overwrite, "out")
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    make_change_pair(sample_seed(seed, 0), size, difficulty)  # a bad size fails before any file
+    make_change_pair(sample_seed(seed, 0), size, difficulty, style=style)  # fail before any file
     width = max(5, len(str(n - 1)))
     with atomic_folder(out) as tmp:
         for index in tqdm(range(n), desc=f"writing {out}", disable=not progress, unit="pair"):
-            pair = make_change_pair(sample_seed(seed, index), size, difficulty)
+            pair = make_change_pair(sample_seed(seed, index), size, difficulty, style=style)
             name = f"{index:0{width}d}.png"
             write_png(tmp / "A" / name, to_uint8(pair["image1"]))
             write_png(tmp / "B" / name, to_uint8(pair["image2"]))

@@ -134,14 +134,14 @@ def _random_building(rng: np.random.Generator, size: int, scale: float | None = 
     (``None``: shrink with the scene)."""
     s = _scale(size) if scale is None else scale
     grey = rng.uniform(0.45, 0.85)
-    tint = rng.uniform(-0.12, 0.12, size=3)
-    roof = tuple(float(v) for v in np.clip(grey + tint * (rng.random() < 0.6), 0.05, 0.95))
+    tint = rng.uniform(-0.12, 0.12, size=3) * (rng.random() < 0.6)  # 60 % of roofs are tinted
+    roof = tuple(min(max(grey + t, 0.05), 0.95) for t in tint.tolist())
     return Building(
         cx=float(rng.uniform(0.05, 0.95) * size),
         cy=float(rng.uniform(0.05, 0.95) * size),
         width=float(rng.uniform(14, 34) * s),
         length=float(rng.uniform(14, 44) * s),
-        angle=float(rng.choice([0.0, 90.0]) + rng.normal(0, 8)),
+        angle=(0.0, 90.0)[rng.integers(2)] + rng.normal(0, 8),
         roof=roof,
         height=float(rng.uniform(0.5, 1.5)),
     )
@@ -173,6 +173,8 @@ def _place_buildings(
         if len(placed) == count:
             break
         building = _random_building(rng, size, scale)
+        if occupied[int(building.cy), int(building.cx)]:
+            continue  # its centre is taken: it would touch something, no need to draw it
         polygon = building.polygon()  # (4, 2) of (x, y)
         x0, y0 = np.maximum(polygon.min(0) - 2, 0)
         x1, y1 = np.minimum(polygon.max(0) + 3, size)
@@ -291,14 +293,20 @@ def _apply_sensor(
         appearance.offset, np.float32
     )
     image = (1 - appearance.haze) * image + appearance.haze * _HAZE
-    dx, dy = appearance.shift
-    if dx or dy:
-        matrix = np.float32([[1, 0, dx], [0, 1, dy]])
-        size = image.shape[1], image.shape[0]
-        image = cv2.warpAffine(image, matrix, size, borderMode=cv2.BORDER_REFLECT)
+    image = misregister(image, appearance.shift)
     if appearance.noise_std > 0:
         image = image + rng.normal(0, appearance.noise_std, image.shape).astype(np.float32)
     return np.clip(image, 0.0, 1.0).astype(np.float32)
+
+
+def misregister(image: np.ndarray, shift: tuple[float, float]) -> np.ndarray:
+    """``image`` (H, W, C) moved by ``shift`` = (dx, dy) pixels, edges mirrored."""
+    dx, dy = shift
+    if not (dx or dy):
+        return image
+    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+    size = image.shape[1], image.shape[0]
+    return cv2.warpAffine(image, matrix, size, borderMode=cv2.BORDER_REFLECT)
 
 
 def check_difficulty(
@@ -465,24 +473,29 @@ def make_change_pair(
     _check_size(size)
     check_style(style)
     if style == "classic":
-        layout_of, draw, scale = random_layout, render, None
+        layout_of, change_of, draw = random_layout, change_layout, render
     else:
         from ceec_lab.data import realistic  # imported here: it builds on this module
 
-        layout_of, draw, scale = realistic.random_layout, realistic.render, realistic.SCALE
+        layout_of, change_of, draw = (
+            realistic.random_layout,
+            realistic.change_layout,
+            realistic.render,
+        )
     layout_rng, nuisance_rng = (np.random.default_rng([seed, k]) for k in (0, 1))
     before = layout_of(layout_rng, size)
-    after, mask = change_layout(layout_rng, before, n_changes, scale)
+    after, mask = change_of(layout_rng, before, n_changes)
     image1, _ = draw(before, Appearance(), nuisance_rng)
     appearance = without_nuisance(nuisance_appearance(nuisance_rng, difficulty), without)
     image2, _ = draw(after, appearance, nuisance_rng)
     return {"image1": image1, "image2": image2, "mask": mask}
 
 
-def check_style(style: str) -> None:
-    """Raise ``ValueError`` naming ``style`` and :data:`STYLES` unless it is one of them."""
+def check_style(style: str, name: str = "style") -> None:
+    """Raise ``ValueError`` naming ``name`` (how the caller calls it, e.g. ``"data.style"``)
+    and :data:`STYLES` unless ``style`` is one of them."""
     if style not in STYLES:
-        raise ValueError(f"style must be one of {list(STYLES)}, got {style!r}")
+        raise ValueError(f"{name} must be one of {list(STYLES)}, got {style!r}")
 
 
 def _check_size(size: int) -> None:

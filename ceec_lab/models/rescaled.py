@@ -48,8 +48,11 @@ class Rescaled(nn.Module):
 
     def __init__(self, model: nn.Module, scale: float, in_channels: int = 3) -> None:
         super().__init__()
-        if getattr(model, "task", None) != "change":
-            raise ValueError(f"Rescaled wraps change models; got task {model.task!r}")
+        task = getattr(model, "task", None)
+        if task != "change":
+            raise ValueError(
+                f"Rescaled wraps change models; got {type(model).__name__}, task {task!r}"
+            )
         if not 0.0 < scale <= 1.0:
             raise ValueError(f"scale must be in (0, 1], got {scale!r}")
         self.model, self.scale, self.in_channels = model, scale, in_channels

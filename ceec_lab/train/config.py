@@ -70,6 +70,7 @@ class DataConfig:
     n_val: int = 64  # synthetic validation samples
     batch_size: int = 8
     difficulty: float | list[float] = 0.5  # synthetic nuisance in [0, 1], or [low, high] per pair
+    style: str = "classic"  # synthetic_change: "classic" or "realistic" (LEVIR-CD's scale and look)
     seed: int = 0  # synthetic data set seed (validation uses seed + 1)
     cache: bool = False  # synthetic kinds: keep generated samples in memory for later epochs
     num_workers: int = 0  # DataLoader worker processes
@@ -186,7 +187,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
 
 def validate(config: ExperimentConfig) -> None:
     """Check names and ranges (types were checked by :meth:`ExperimentConfig.from_dict`)."""
-    from ceec_lab.data.synthetic import check_difficulty
+    from ceec_lab.data.synthetic import check_difficulty, check_style
     from ceec_lab.losses import list_losses
     from ceec_lab.models import list_models
 
@@ -201,6 +202,7 @@ def validate(config: ExperimentConfig) -> None:
     _check_at_least("data.patch_stride", data.patch_stride, 1)
     try:
         check_difficulty(data.difficulty, "data.difficulty")
+        check_style(data.style, "data.style")
     except ValueError as error:
         raise ConfigError(str(error)) from None
     if isinstance(data.bands, list) and not all(type(b) is int and b >= 0 for b in data.bands):

@@ -152,6 +152,7 @@ def build_datasets(data: DataConfig, multitask: bool) -> tuple[Dataset, Dataset]
         common = {
             "size": data.size,
             "difficulty": data.difficulty,
+            "style": data.style,
             "multitask": multitask,
             "cache": data.cache,
         }
@@ -479,7 +480,11 @@ def evaluation_data(data: DataConfig) -> str:
     """Which samples :func:`run_evaluation` scores for ``data``, in words."""
     if data.kind != "folder":
         what = "change pairs" if data.kind == "synthetic_change" else "scenes"
-        detail = f", difficulty {data.difficulty}" if data.kind == "synthetic_change" else ""
+        detail = (
+            f", difficulty {data.difficulty}, {data.style} style"
+            if data.kind == "synthetic_change"
+            else ""
+        )
         return (
             f"{data.n_val} synthetic {what} of {data.size}×{data.size} "
             f"(seed {data.seed + 1}{detail})"
