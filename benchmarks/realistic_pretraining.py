@@ -27,7 +27,12 @@ import ceec_lab as cl  # first: it makes idle CPU threads sleep before torch loa
 from ceec_lab.experiments import markdown_table
 from ceec_lab.files import save_json
 from ceec_lab.train.runs import load_model
-from ceec_lab.transfer import add_leave_some_out_arguments, leave_some_out, recipe_of
+from ceec_lab.transfer import (
+    add_leave_some_out_arguments,
+    leave_some_out,
+    recipe_of,
+    samples_root,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ["precision", "recall", "f1", "iou", "mcc", "time (s)"]
@@ -42,9 +47,7 @@ def main() -> None:
     add_leave_some_out_arguments(parser)
     args = parser.parse_args()
 
-    root = args.root or cl.find_levircd_samples()
-    if root is None:
-        parser.error("no LEVIR-CD samples found: pass --root DIR (with A/, B/ and label/)")
+    root = samples_root(parser, args.root)
     print(cl.configure_cpu_threads(1))  # small tensors: one thread is fastest (RESULTS.md)
     start, config = load_model(args.start)
     recipe = recipe_of(args)

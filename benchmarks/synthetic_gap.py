@@ -12,23 +12,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import ceec_lab as cl  # first: it makes idle CPU threads sleep before torch loads
+import ceec_lab  # noqa: F401  first: it makes idle CPU threads sleep before torch loads
 from ceec_lab.data import ChangeFolderDataset, SyntheticChangeDataset, scene_statistics
 from ceec_lab.data.synthetic import STYLES
 from ceec_lab.experiments import markdown_table
-
-KEYS = [
-    "mean R",
-    "mean G",
-    "mean B",
-    "std R",
-    "std G",
-    "std B",
-    "edge density",
-    "shadow share",
-    "change objects",
-    "median object area (px)",
-]
+from ceec_lab.transfer import samples_root
 
 
 def main() -> None:
@@ -39,9 +27,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    root = args.root or cl.find_levircd_samples()
-    if root is None:
-        parser.error("no LEVIR-CD samples found: pass --root DIR (with A/, B/ and label/)")
+    root = samples_root(parser, args.root)
     sources = {f"LEVIR-CD samples ({Path(root).name})": ChangeFolderDataset(root)}
     for size in args.sizes:
         for style in STYLES:
@@ -52,7 +38,8 @@ def main() -> None:
         {"data": name, **scene_statistics(d.load(i) for i in range(len(d)))}
         for name, d in sources.items()
     ]
-    print(markdown_table(rows, KEYS, label="data", percent=False))
+    statistics = [key for key in rows[0] if key != "data"]  # scene_statistics' own keys
+    print(markdown_table(rows, statistics, label="data", percent=False))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ from ceec_lab.metrics import change_metrics
 from ceec_lab.models.pretrained import load_pretrained
 from ceec_lab.models.registry import create_model
 from ceec_lab.models.rescaled import Rescaled
+from ceec_lab.settings import find_levircd_samples
 from ceec_lab.train.inference import predict_probs
 
 #: The network of this lesson: the tiny CEECNet V1 of ``"ceecnet-tiny-synthetic"``.
@@ -106,6 +107,15 @@ def add_leave_some_out_arguments(parser: argparse.ArgumentParser) -> None:
         flag = "--" + name.replace("_", "-")
         parser.add_argument(flag, type=int, default=getattr(SHIPPED_RECIPE, name))
     parser.add_argument("--seed", type=int, default=0)
+
+
+def samples_root(parser: argparse.ArgumentParser, root: Path | None) -> Path:
+    """``root`` (a script's ``--root``), else the course's LEVIR-CD samples
+    (:func:`~ceec_lab.settings.find_levircd_samples`); a usage error if neither is there."""
+    root = root or find_levircd_samples()
+    if root is None:
+        parser.error("no LEVIR-CD samples found: pass --root DIR (with A/, B/ and label/)")
+    return root
 
 
 def recipe_of(args: argparse.Namespace) -> Recipe:
@@ -238,15 +248,13 @@ def _fold_model(
     train: list[int],
     recipe: Recipe,
     seed: int,
-    start: nn.Module | None,
+    start: nn.Module,
 ) -> nn.Module:
     """The model ``method`` uses for one fold, trained on the pairs ``train`` if it learns."""
     if method == "differencing + Otsu":
         return create_model("differencing_otsu")
     if method == "from scratch":
         model = tiny_ceecnet(pretrained=False, scale=recipe.scale)
-    elif start is None:
-        model = tiny_ceecnet(pretrained=True, scale=recipe.scale)
     else:
         model = Rescaled(copy.deepcopy(start), recipe.scale)  # each fold starts afresh
     if method == "zero-shot":
@@ -279,6 +287,7 @@ def leave_some_out(
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
     evaluation = real_pairs(root)
+    start = load_pretrained("ceecnet-tiny-synthetic") if start is None else start
     folds = leave_some_out_folds(len(evaluation), n_folds)
     scores = {method: change_metrics() for method in methods}
     seconds = dict.fromkeys(methods, 0.0)

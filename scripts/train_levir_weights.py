@@ -38,6 +38,7 @@ from ceec_lab.transfer import (
     leave_some_out,
     real_pairs,
     recipe_of,
+    samples_root,
     tiny_ceecnet,
 )
 
@@ -57,9 +58,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
 
-    root = args.root or cl.find_levircd_samples()
-    if root is None:
-        parser.error("no LEVIR-CD samples found: pass --root DIR (with A/, B/ and label/)")
+    root = samples_root(parser, args.root)
     print(cl.configure_cpu_threads(1))  # small tensors: one thread is fastest (RESULTS.md)
     recipe = recipe_of(args)
 

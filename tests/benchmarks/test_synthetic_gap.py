@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ceec_lab.data import write_change_folder
+from ceec_lab.data import make_change_pair, scene_statistics, write_change_folder
 
 
 def test_the_table_has_the_real_pairs_and_each_style_and_size(
@@ -20,7 +20,8 @@ def test_the_table_has_the_real_pairs_and_each_style_and_size(
     script.main()
     lines = capsys.readouterr().out.strip().splitlines()
     header, rows = lines[0], lines[2:]
-    assert [column.strip() for column in header.split("|")[1:-1]] == ["data", *script.KEYS]
+    statistics = scene_statistics([make_change_pair(0, 32)])
+    assert [column.strip() for column in header.split("|")[1:-1]] == ["data", *statistics]
     names = [row.split("|")[1].strip() for row in rows]
     assert names == [
         f"LEVIR-CD samples ({tmp_path.name})",
